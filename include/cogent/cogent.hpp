@@ -1,0 +1,18 @@
+// cogent: gevent for native code. One header for the whole public API.
+//
+//   #include <cogent/cogent.hpp>
+//   using namespace std::chrono_literals;
+//   int main() {
+//     auto g = cogent::spawn([] { cogent::sleep(10ms); return 1; });
+//     return g.get() - 1;
+//   }
+#pragma once
+
+#include "cogent/clock.hpp"
+#include "cogent/error.hpp"
+#include "cogent/greenlet.hpp"
+#include "cogent/hub.hpp"
+#include "cogent/run.hpp"
+#include "cogent/sleep.hpp"
+#include "cogent/task.hpp"
+#include "cogent/wait_fd.hpp"

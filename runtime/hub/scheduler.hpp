@@ -1,0 +1,128 @@
+// The hub's machinery: the ready queue, the timer heap, the backend, the greenlet stacks and the
+// run loop, which runs in a fiber of its own. One Scheduler per OS thread, behind cogent::Hub.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "backend/backend.hpp"
+#include "cogent/detail/core.hpp"
+#include "context/fiber.hpp"
+#include "context/stack_pool.hpp"
+#include "hub/switch_state.hpp"
+#include "hub/timer_heap.hpp"
+
+namespace cogent::detail {
+
+/// Every greenlet of a hub that has started (or is about to) and not died: for LoopExit
+/// reports and for killing what is left when the hub goes away.
+class GreenletList {
+ public:
+  void push(GreenletCore* c) noexcept;
+  void erase(GreenletCore* c) noexcept;
+  GreenletCore* first() const noexcept { return head_; }
+  static GreenletCore* next(const GreenletCore* c) noexcept { return c->next_live_; }
+  std::size_t size() const noexcept { return size_; }
+
+ private:
+  GreenletCore* head_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+/// FIFO of runnable greenlets, linked through the cores. Holds a reference to each entry, so a
+/// greenlet killed while queued stays valid until the hub pops it.
+class ReadyQueue {
+ public:
+  void push(GreenletCore* c) noexcept;
+  GreenletCore* pop() noexcept;
+  GreenletCore* front() const noexcept { return head_; }
+  bool empty() const noexcept { return head_ == nullptr; }
+
+ private:
+  GreenletCore* head_ = nullptr;
+  GreenletCore* tail_ = nullptr;
+};
+
+class Scheduler {
+ public:
+  explicit Scheduler(std::string_view backend);
+  ~Scheduler();
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  GreenletCore* current() const noexcept { return current_; }
+  Backend& backend() noexcept { return *backend_; }
+  TimerHeap& timers() noexcept { return timers_; }
+  const GreenletList& live() const noexcept { return live_; }
+  std::size_t live_stacks() const noexcept { return stacks_.live(); }
+
+  void start(GreenletCore* core, TimePoint when);
+  /// Makes a suspended or new greenlet runnable on a coming turn (no-op if it already is).
+  void schedule(GreenletCore* core) noexcept;
+  /// Marks `core` dead, wakes its joiners and queues its link callbacks.
+  void finalize(GreenletCore* core) noexcept;
+  /// Suspends the current stackful greenlet until it is scheduled again.
+  void switch_to_hub();
+  void call_soon(std::function<void()> fn);
+  void post(std::function<void()> fn);
+  /// Kills the greenlets still alive and waits for them (thread exit). From the main greenlet only.
+  void shutdown();
+  /// The report for a greenlet woken by LoopExit.
+  std::string take_loop_exit_message() { return std::move(loop_exit_message_); }
+
+ private:
+  class MainCore;
+  struct DelayedStart;
+
+  void loop();
+  void run(GreenletCore* core);
+  void run_stackful(GreenletCore* core);
+  void prepare(GreenletCore* core);
+  GreenletCore* next_in_batch() noexcept;
+  void switch_away(Fiber& from, bool exiting);
+  void reap_exited() noexcept;
+  void run_stackless(GreenletCore* core);
+  void fire_due_timers();
+  void run_callbacks();
+  void drain_posts();
+  bool stuck() const noexcept;
+  void deliver_loop_exit();
+  std::string describe_waits() const;
+  Fiber& fiber_of(GreenletCore* core) noexcept { return *static_cast<Fiber*>(core->fiber_); }
+  void release_fiber(GreenletCore* core) noexcept;
+
+  static bool is_delayed_start(const TimerNode& t) noexcept;
+  static void fire_delayed_start(TimerNode* n);
+  static void hub_entry(void* self);
+  static void greenlet_entry(void* core);
+
+  std::unique_ptr<Backend> backend_;
+  TimerHeap timers_;
+  ReadyQueue ready_;
+  ReadyQueue batch_;  // the part of the ready queue this loop turn runs
+  GreenletList live_;
+  StackPool stacks_;
+  StackPool hub_stack_pool_;
+  Stack hub_stack_{};
+  std::unique_ptr<Fiber> hub_fiber_;
+  std::unique_ptr<MainCore> main_;
+  GreenletCore* current_ = nullptr;
+  GreenletCore* exiting_ = nullptr;  // died on its own stack; recycled once we are off it
+  std::deque<std::function<void()>> callbacks_;
+  std::mutex post_mutex_;
+  std::vector<std::function<void()>> posted_;
+  std::atomic<bool> has_posts_{false};
+  std::string loop_exit_message_;
+  ThreadState thread_state_;
+};
+
+/// This thread's scheduler (creating the hub on first use).
+Scheduler& current_scheduler();
+
+}  // namespace cogent::detail
