@@ -220,8 +220,12 @@ void Scheduler::loop() {
     batch_ = std::exchange(ready_, ReadyQueue{});
     while (GreenletCore* core = batch_.pop()) {
       core->queued_ = false;
-      run(core);
+      // Drop the queue's reference first: a greenlet run from here may hand the thread to
+      // others and only come back to the hub much later, or never (thread exit). A live
+      // greenlet is held by the hub's own reference meanwhile.
+      const bool dead = core->dead();
       core->release();
+      if (!dead) run(core);
     }
     if (has_posts_.load(std::memory_order_acquire)) drain_posts();
     if (!callbacks_.empty()) run_callbacks();
@@ -244,7 +248,6 @@ void Scheduler::loop() {
 }
 
 void Scheduler::run(GreenletCore* core) {
-  if (core->dead()) return;  // killed before it ever ran
   if (core->stackless_) {
     run_stackless(core);
   } else {
