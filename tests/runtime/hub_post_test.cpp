@@ -12,9 +12,10 @@ TEST_CASE("another OS thread wakes a sleeping hub with post()", "[hub][threads]"
   cogent::test::on_each_backend([] {
     cogent::Hub& hub = cogent::Hub::current();
     auto sleeper = cogent::spawn([] { cogent::sleep(30s); });
-    std::thread poster([&hub, sleeper] {
+    // Handles belong to the hub's thread: the poster only passes a reference along.
+    std::thread poster([&hub, &sleeper] {
       std::this_thread::sleep_for(5ms);
-      hub.post([sleeper] { sleeper.kill(false); });
+      hub.post([&sleeper] { sleeper.kill(false); });
     });
     const auto t0 = cogent::Clock::now();
     sleeper.join();

@@ -9,11 +9,13 @@ using namespace std::chrono_literals;
 
 TEST_CASE("sleepers wake in deadline order, not spawn order", "[sleep]") {
   cogent::test::on_each_backend([] {
+    // Deadlines from one instant, so a slow start of the greenlets cannot reorder them.
+    const auto start = cogent::Clock::now();
     std::vector<int> woke;
     std::vector<cogent::Greenlet<void>> gs;
     for (int ms : {30, 10, 20}) {
-      gs.push_back(cogent::spawn([&woke, ms] {
-        cogent::sleep(std::chrono::milliseconds(ms));
+      gs.push_back(cogent::spawn([&woke, ms, start] {
+        cogent::sleep_until(start + std::chrono::milliseconds(ms));
         woke.push_back(ms);
       }));
     }
@@ -24,9 +26,10 @@ TEST_CASE("sleepers wake in deadline order, not spawn order", "[sleep]") {
 
 TEST_CASE("tasks sleeping with async_sleep wake in deadline order", "[sleep][task]") {
   cogent::test::on_each_backend([] {
+    const auto start = cogent::Clock::now();
     std::vector<int> woke;
-    auto sleeper = [&woke](int ms) -> cogent::Task<> {
-      co_await cogent::async_sleep(std::chrono::milliseconds(ms));
+    auto sleeper = [&woke, start](int ms) -> cogent::Task<> {
+      co_await cogent::async_sleep_until(start + std::chrono::milliseconds(ms));
       woke.push_back(ms);
     };
     std::vector<cogent::Greenlet<void>> gs;

@@ -30,9 +30,9 @@ struct Counted {
 
 }  // namespace
 
-// Symmetric transfer is a tail call only when the compiler may emit one; ASan's instrumentation
-// stops GCC from doing so, so there the chain is kept within the hub's stack.
-#if defined(__SANITIZE_ADDRESS__)
+// Symmetric transfer is a tail call only when the compiler may emit one; sanitizer
+// instrumentation stops GCC from doing so, so there the chain is kept within the hub's stack.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 constexpr int kChainDepth = 200;
 #else
 constexpr int kChainDepth = 100'000;
