@@ -11,11 +11,11 @@
 #include "cogent/task.hpp"
 
 namespace cogent {
+namespace detail {
 
-template <class F, class... Args>
-requires(!is_task<std::decay_t<F>>::value) auto run(F&& f, Args&&... args) {
-  auto g = spawn(std::forward<F>(f), std::forward<Args>(args)...);
-  using R = typename decltype(g)::value_type;
+/// Waits for `g` and moves its result out: the handle (and its stored value) dies with the call.
+template <class R>
+R take_result(const Greenlet<R>& g) {
   if constexpr (std::is_void_v<R>) {
     g.get();
   } else if constexpr (std::is_reference_v<R>) {
@@ -25,16 +25,16 @@ requires(!is_task<std::decay_t<F>>::value) auto run(F&& f, Args&&... args) {
   }
 }
 
+}  // namespace detail
+
+template <class F, class... Args>
+requires(!is_task<std::decay_t<F>>::value) auto run(F&& f, Args&&... args) {
+  return detail::take_result(spawn(std::forward<F>(f), std::forward<Args>(args)...));
+}
+
 template <class T>
 T run(Task<T> task) {
-  auto g = spawn(std::move(task));
-  if constexpr (std::is_void_v<T>) {
-    g.get();
-  } else if constexpr (std::is_reference_v<T>) {
-    return static_cast<T>(g.get());
-  } else {
-    return T(std::move(g.get()));
-  }
+  return detail::take_result(spawn(std::move(task)));
 }
 
 }  // namespace cogent

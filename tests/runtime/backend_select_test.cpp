@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "support/backend_fixture.hpp"
 #include "support/subprocess.hpp"
 
 using namespace std::chrono_literals;
@@ -50,17 +51,8 @@ TEST_CASE("COGENT_BACKEND=epoll forces the epoll backend", "[backend]") {
 }
 
 TEST_CASE("an unknown COGENT_BACKEND is refused with a clear message", "[backend]") {
-  setenv("COGENT_BACKEND", "kqueue", 1);
-  std::string error;
-  std::thread([&] {
-    try {
-      cogent::Hub::current();
-    } catch (const std::invalid_argument& e) {
-      error = e.what();
-    }
-  }).join();
-  unsetenv("COGENT_BACKEND");
-  CHECK(error == "cogent: backend 'kqueue' is unknown (use uring or epoll)");
+  CHECK(cogent::test::hub_creation_error("COGENT_BACKEND", "kqueue") ==
+        "cogent: backend 'kqueue' is unknown (use uring or epoll)");
 }
 
 TEST_CASE("when io_uring is refused the hub falls back to epoll and says so", "[backend]") {

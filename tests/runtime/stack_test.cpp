@@ -23,17 +23,7 @@ int recurse(int depth) {
 }
 
 std::string hub_error_with_stack_size(const char* value) {
-  setenv("COGENT_STACK_SIZE", value, 1);
-  std::string error;
-  std::thread([&] {
-    try {
-      cogent::Hub::current();
-    } catch (const std::invalid_argument& e) {
-      error = e.what();
-    }
-  }).join();
-  unsetenv("COGENT_STACK_SIZE");
-  return error;
+  return cogent::test::hub_creation_error("COGENT_STACK_SIZE", value);
 }
 
 }  // namespace

@@ -4,7 +4,9 @@
 
 #include <catch2/catch.hpp>
 #include <cogent/hub.hpp>
+#include <cstdlib>
 #include <exception>
+#include <stdexcept>
 #include <thread>
 
 namespace cogent::test {
@@ -55,6 +57,20 @@ void on_each_backend(const std::function<void()>& body) {
   for (const char* backend : {"uring", "epoll"}) {
     DYNAMIC_SECTION("backend " << backend) { on_backend(backend, body); }
   }
+}
+
+std::string hub_creation_error(const char* env, const char* value) {
+  setenv(env, value, 1);
+  std::string error;
+  std::thread([&] {
+    try {
+      Hub::current();
+    } catch (const std::invalid_argument& e) {
+      error = e.what();
+    }
+  }).join();
+  unsetenv(env);
+  return error;
 }
 
 }  // namespace cogent::test

@@ -17,4 +17,8 @@ void on_each_backend(const std::function<void()>& body);
 /// the body threw (assertion failures included). Returns false when the backend is unavailable.
 bool on_backend(const std::string& backend, const std::function<void()>& body);
 
+/// Sets `env` to `value`, creates a hub on a fresh thread and returns the std::invalid_argument
+/// message that creation raised ("" when it succeeded); restores the variable's absence.
+std::string hub_creation_error(const char* env, const char* value);
+
 }  // namespace cogent::test
