@@ -16,5 +16,8 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/cogentConfigVersion.cmake
 install(FILES ${PROJECT_BINARY_DIR}/cogentConfig.cmake ${PROJECT_BINARY_DIR}/cogentConfigVersion.cmake
   DESTINATION ${COGENT_CMAKE_DIR})
 
+# Relative to the .pc file, so the package also works when installed with --prefix elsewhere.
+file(RELATIVE_PATH COGENT_PC_TO_PREFIX /${CMAKE_INSTALL_LIBDIR}/pkgconfig /)
+string(REGEX REPLACE "/$" "" COGENT_PC_TO_PREFIX "${COGENT_PC_TO_PREFIX}")
 configure_file(${PROJECT_SOURCE_DIR}/cmake/cogent.pc.in ${PROJECT_BINARY_DIR}/cogent.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/cogent.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
