@@ -124,7 +124,7 @@ struct DeathWatch {
 /// belong to the hub (OS thread) that spawned it.
 class GreenletCore {
  public:
-  enum class State : std::uint8_t { kNew, kScheduled, kRunning, kSuspended, kDead };
+  enum class State : std::uint8_t { kNew, kRunning, kSuspended, kDead };
 
   explicit GreenletCore(bool stackless) noexcept;
   GreenletCore(const GreenletCore&) = delete;
