@@ -150,18 +150,32 @@ void Scheduler::switch_to_hub() {
   thread_state_.restore(self->eh_state_, self->saved_errno_);
 }
 
+GreenletCore* Scheduler::batch_front_alive() noexcept {
+  while (GreenletCore* c = batch_.front()) {
+    if (!c->dead()) return c;
+    batch_.pop();  // killed before it ever ran
+    c->queued_ = false;
+    c->release();
+  }
+  return nullptr;
+}
+
+void Scheduler::take_batch_front() noexcept {
+  // Drop the queue's reference before running it: a greenlet may hand the thread to others and
+  // come back to the hub much later, or never (thread exit). The hub's own reference holds a
+  // live greenlet meanwhile.
+  GreenletCore* c = batch_.pop();
+  c->queued_ = false;
+  c->release();
+}
+
 GreenletCore* Scheduler::next_in_batch() noexcept {
   // Only greenlets of the running turn: ones made runnable meanwhile wait until the backend has
   // been polled. Tasks run on the hub's stack, so they end the direct hand-off.
-  while (GreenletCore* c = batch_.front()) {
-    if (c->stackless_ && !c->dead()) return nullptr;
-    batch_.pop();
-    c->queued_ = false;
-    const bool dead = c->dead();
-    c->release();  // the queue's reference; a live greenlet still holds the hub's
-    if (!dead) return c;
-  }
-  return nullptr;
+  GreenletCore* c = batch_front_alive();
+  if (c == nullptr || c->stackless_) return nullptr;
+  take_batch_front();
+  return c;
 }
 
 void Scheduler::switch_away(Fiber& from, bool exiting) {
@@ -218,14 +232,9 @@ void Scheduler::loop() {
     // One turn runs what was runnable when it began; greenlets made runnable meanwhile wait for
     // the next turn, after the backend has been polled, so I/O is never starved by yielders.
     batch_ = std::exchange(ready_, ReadyQueue{});
-    while (GreenletCore* core = batch_.pop()) {
-      core->queued_ = false;
-      // Drop the queue's reference first: a greenlet run from here may hand the thread to
-      // others and only come back to the hub much later, or never (thread exit). A live
-      // greenlet is held by the hub's own reference meanwhile.
-      const bool dead = core->dead();
-      core->release();
-      if (!dead) run(core);
+    while (GreenletCore* core = batch_front_alive()) {
+      take_batch_front();
+      run(core);
     }
     if (has_posts_.load(std::memory_order_acquire)) drain_posts();
     if (!callbacks_.empty()) run_callbacks();

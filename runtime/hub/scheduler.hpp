@@ -84,6 +84,9 @@ class Scheduler {
   void run(GreenletCore* core);
   void run_stackful(GreenletCore* core);
   void prepare(GreenletCore* core);
+  /// The first greenlet of this turn's batch that is still alive (dead ones are dropped).
+  GreenletCore* batch_front_alive() noexcept;
+  void take_batch_front() noexcept;
   GreenletCore* next_in_batch() noexcept;
   void switch_away(Fiber& from, bool exiting);
   void reap_exited() noexcept;
