@@ -15,4 +15,5 @@
 #include "cogent/run.hpp"
 #include "cogent/sleep.hpp"
 #include "cogent/task.hpp"
+#include "cogent/timeout.hpp"
 #include "cogent/wait_fd.hpp"

@@ -9,6 +9,8 @@
 
 namespace cogent {
 
+class Timeout;
+
 /// Base of every exception cogent itself raises.
 class Error : public std::runtime_error {
  public:
@@ -20,7 +22,16 @@ class Error : public std::runtime_error {
 class TimeoutError : public Error {
  public:
   TimeoutError() : Error("cogent: operation timed out") {}
+  explicit TimeoutError(const Timeout* source)
+      : Error("cogent: operation timed out"), source_(source) {}
   using Error::Error;
+
+  /// The Timeout that raised this error; null for a call's own timeout argument. Lets nested
+  /// scopes tell their own expiry from an outer one's: `if (e.source() != &t) throw;`.
+  const Timeout* source() const noexcept { return source_; }
+
+ private:
+  const Timeout* source_ = nullptr;
 };
 
 /// Raised inside a greenlet or task by `kill()`, at its next switch. Letting it propagate ends the

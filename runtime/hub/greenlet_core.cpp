@@ -70,7 +70,7 @@ void JoinOperation::cancel() noexcept {
     target_.unwatch_death(*this);
     watching_ = false;
   }
-  finish();
+  finish_interrupted();
 }
 
 std::string JoinOperation::describe() const { return "greenlet " + std::to_string(target_.id()); }
@@ -119,7 +119,7 @@ void JoinAllOperation::stop_watching() noexcept {
 
 void JoinAllOperation::cancel() noexcept {
   stop_watching();
-  finish();
+  finish_interrupted();
 }
 
 std::string JoinAllOperation::describe() const {

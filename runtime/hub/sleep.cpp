@@ -18,7 +18,7 @@ void SleepOperation::on_timer(TimerNode* node) { static_cast<Timer*>(node)->op->
 
 void SleepOperation::cancel() noexcept {
   disarm_timer(timer_);
-  finish();
+  finish_interrupted();
 }
 
 std::string SleepOperation::describe() const { return "sleep"; }

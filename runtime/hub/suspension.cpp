@@ -65,6 +65,10 @@ void Suspension::begin_async(std::coroutine_handle<> resume_point) {
 }
 
 void Suspension::begin(GreenletCore* self) {
+  if (self->fired_timeout_ != nullptr) {
+    // A Timeout expired after this greenlet's last wait had already done its work.
+    throw TimeoutError(static_cast<const Timeout*>(std::exchange(self->fired_timeout_, nullptr)));
+  }
   self_ = self;
   op_.waiter_ = self;
   self->blocked_on_ = &op_;
@@ -104,7 +108,20 @@ WakeReason Suspension::end() {
     self->kill_pending_ = false;
     throw GreenletExit();
   }
+  if (self->fired_timeout_ != nullptr && op_.interrupted()) {
+    throw TimeoutError(static_cast<const Timeout*>(std::exchange(self->fired_timeout_, nullptr)));
+  }
   return deadline_hit_ ? WakeReason::kDeadline : WakeReason::kFinished;
+}
+
+void fire_timeout(GreenletCore& core, const void* timeout) noexcept {
+  if (core.dead()) return;
+  if (core.fired_timeout_ == nullptr) core.fired_timeout_ = timeout;  // the first expiry wins
+  if (core.blocked_on_ != nullptr && !core.blocked_on_->finished()) core.blocked_on_->cancel();
+}
+
+void forget_timeout(GreenletCore& core, const void* timeout) noexcept {
+  if (core.fired_timeout_ == timeout) core.fired_timeout_ = nullptr;
 }
 
 WakeReason block_on(Operation& op, TimePoint deadline, const char* api) {

@@ -32,7 +32,11 @@ void FdWaitOperation::start() {
 void FdWaitOperation::complete(int result, std::uint32_t) noexcept {
   submitted_ = false;
   revents_ = result;
-  finish();
+  if (result == -ECANCELED) {
+    finish_interrupted();
+  } else {
+    finish();
+  }
 }
 
 void FdWaitOperation::cancel() noexcept {

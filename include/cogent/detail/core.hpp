@@ -48,16 +48,23 @@ class Operation {
   virtual std::string describe() const = 0;
 
   bool finished() const noexcept { return finished_; }
+  /// Finished because it was cancelled, without doing its work (nothing read, nothing accepted).
+  bool interrupted() const noexcept { return interrupted_; }
   GreenletCore* waiter() const noexcept { return waiter_; }
 
  protected:
   ~Operation() = default;
   void finish() noexcept;
+  void finish_interrupted() noexcept {
+    interrupted_ = true;
+    finish();
+  }
 
  private:
   friend class Suspension;
   GreenletCore* waiter_ = nullptr;
   bool finished_ = false;
+  bool interrupted_ = false;
 };
 
 /// Why a suspension ended, when it did not end by the operation finishing on its own.
@@ -163,6 +170,8 @@ class GreenletCore {
   friend class Scheduler;
   friend class GreenletList;
   friend class ReadyQueue;
+  friend void fire_timeout(GreenletCore& core, const void* timeout) noexcept;
+  friend void forget_timeout(GreenletCore& core, const void* timeout) noexcept;
 
   std::uint64_t id_;
   std::uint32_t refs_ = 1;
@@ -173,6 +182,7 @@ class GreenletCore {
   bool queued_ = false;  // in the hub's ready queue
   int saved_errno_ = 0;
   Operation* blocked_on_ = nullptr;
+  const void* fired_timeout_ = nullptr;  // a cogent::Timeout that expired and is not raised yet
   std::coroutine_handle<> resume_point_;
   void* fiber_ = nullptr;                        // stackful: context::Fiber living atop its stack
   alignas(void*) unsigned char eh_state_[16]{};  // the C++ runtime's per-thread exception globals
@@ -193,6 +203,13 @@ void start_core(GreenletCore* core, TimePoint when = TimePoint::min());
 void switch_to_hub();
 /// Runs `fn` in the hub on a coming loop turn (not thread-safe; see Hub::post for that).
 void call_soon(std::function<void()> fn);
+
+/// A cogent::Timeout of `core` expired: the operation it waits in is interrupted and
+/// TimeoutError is raised in it (at once, or at its next blocking call if that operation had
+/// already done its work).
+void fire_timeout(GreenletCore& core, const void* timeout) noexcept;
+/// The Timeout leaves its scope: an expiry not raised yet is dropped.
+void forget_timeout(GreenletCore& core, const void* timeout) noexcept;
 
 [[noreturn]] void throw_empty_handle(const char* api);
 [[noreturn]] void throw_blocking_in_task(const char* api);
