@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "cogent/detail/io_completion.hpp"
+#include "cogent/detail/io_operation.hpp"
 
 namespace cogent::detail {
 
@@ -29,6 +30,12 @@ class Backend {
 
   /// One-shot readiness of `fd` for poll(2) `events`; completes with the revents or -errno.
   virtual void poll_fd(int fd, short events, IoCompletion* c) = 0;
+  /// Whether submit() works: the kernel performs socket and file operations itself (io_uring).
+  virtual bool async_io() const noexcept { return false; }
+  /// Hands `r` to the kernel; completes with its result (bytes, a descriptor) or -errno. Only
+  /// when async_io(); connects are never submitted (they are polled, then SO_ERROR is read).
+  virtual void submit(const IoRequest& r, IoCompletion* c);
+
   /// Cancels a request; its completion is still delivered, possibly later, with -ECANCELED or
   /// with its result if that won the race.
   virtual void cancel(IoCompletion* c) noexcept = 0;

@@ -8,6 +8,12 @@
 #include "backend/backend.hpp"
 
 namespace cogent::detail {
+
+void Backend::submit(const IoRequest&, IoCompletion*) {
+  throw std::logic_error(std::string("cogent: the ") + name() +
+                         " backend performs no I/O itself; check async_io() first");
+}
+
 namespace {
 
 bool debug_enabled() {

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 
@@ -99,6 +100,52 @@ class UringBackend final : public Backend {
   void poll_fd(int fd, short events, IoCompletion* c) override {
     io_uring_sqe* sqe = next_sqe();
     io_uring_prep_poll_add(sqe, fd, static_cast<unsigned>(events));
+    io_uring_sqe_set_data(sqe, c);
+    ++pending_;
+  }
+
+  bool async_io() const noexcept override { return true; }
+
+  void submit(const IoRequest& r, IoCompletion* c) override {
+    io_uring_sqe* sqe = next_sqe();
+    const auto len = static_cast<unsigned>(r.len);
+    const auto offset = static_cast<__u64>(r.offset);  // -1: the file position
+    switch (r.kind) {
+      case IoKind::kRecv:
+        io_uring_prep_recv(sqe, r.fd, r.buf, r.len, r.flags);
+        break;
+      case IoKind::kSend:
+        io_uring_prep_send(sqe, r.fd, r.buf, r.len, r.flags | MSG_NOSIGNAL);
+        break;
+      case IoKind::kRead:
+        io_uring_prep_read(sqe, r.fd, r.buf, len, offset);
+        break;
+      case IoKind::kWrite:
+        io_uring_prep_write(sqe, r.fd, r.buf, len, offset);
+        break;
+      case IoKind::kReadv:
+        io_uring_prep_readv(sqe, r.fd, static_cast<const iovec*>(r.buf), len, offset);
+        break;
+      case IoKind::kWritev:
+        io_uring_prep_writev(sqe, r.fd, static_cast<const iovec*>(r.buf), len, offset);
+        break;
+      case IoKind::kRecvFrom:
+        io_uring_prep_recvmsg(sqe, r.fd, static_cast<msghdr*>(r.buf),
+                              static_cast<unsigned>(r.flags));
+        break;
+      case IoKind::kSendTo:
+        io_uring_prep_sendmsg(sqe, r.fd, static_cast<const msghdr*>(r.buf),
+                              static_cast<unsigned>(r.flags | MSG_NOSIGNAL));
+        break;
+      case IoKind::kAccept:
+        io_uring_prep_accept(sqe, r.fd, static_cast<sockaddr*>(r.buf), r.addrlen, r.flags);
+        break;
+      case IoKind::kFsync:
+        io_uring_prep_fsync(sqe, r.fd, r.flags ? IORING_FSYNC_DATASYNC : 0);
+        break;
+      case IoKind::kConnect:
+        throw std::logic_error("cogent: connect is polled, not submitted");
+    }
     io_uring_sqe_set_data(sqe, c);
     ++pending_;
   }

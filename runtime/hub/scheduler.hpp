@@ -15,6 +15,7 @@
 #include "cogent/detail/core.hpp"
 #include "context/fiber.hpp"
 #include "context/stack_pool.hpp"
+#include "hub/fd_waiters.hpp"
 #include "hub/switch_state.hpp"
 #include "hub/timer_heap.hpp"
 
@@ -59,6 +60,7 @@ class Scheduler {
   GreenletCore* current() const noexcept { return current_; }
   Backend& backend() noexcept { return *backend_; }
   TimerHeap& timers() noexcept { return timers_; }
+  FdWaiters& fd_waiters() noexcept { return fd_waiters_; }
   const GreenletList& live() const noexcept { return live_; }
   std::size_t live_stacks() const noexcept { return stacks_.live(); }
 
@@ -107,6 +109,7 @@ class Scheduler {
 
   std::unique_ptr<Backend> backend_;
   TimerHeap timers_;
+  FdWaiters fd_waiters_;
   ReadyQueue ready_;
   ReadyQueue batch_;  // the part of the ready queue this loop turn runs
   GreenletList live_;

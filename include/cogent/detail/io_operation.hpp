@@ -1,0 +1,120 @@
+// One socket or file operation with both faces, shared by cogent::net and cogent::fs. Not part of
+// the public API.
+//
+// The fast path comes first: the call is tried without blocking, and only on EAGAIN does the
+// caller suspend. On io_uring the operation is then submitted to the ring (the kernel retries it
+// when the descriptor is ready; one submission per loop turn carries every pending one); on epoll
+// the hub waits for readiness and retries the call itself. "Exact" operations (read_exact,
+// write_all) keep going in the hub until the whole buffer is done, so a task pays for one
+// suspension however many partial transfers it takes.
+#pragma once
+
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "cogent/detail/core.hpp"
+#include "cogent/detail/io_completion.hpp"
+
+namespace cogent::detail {
+
+enum class IoKind : std::uint8_t {
+  kRecv,      // buf, len, flags (MSG_*)
+  kSend,      // buf, len, flags (MSG_NOSIGNAL is always added)
+  kRead,      // buf, len, offset (-1: the file position)
+  kWrite,     // buf, len, offset
+  kReadv,     // buf = iovec*, len = count, offset
+  kWritev,    // buf = iovec*, len = count, offset
+  kRecvFrom,  // buf = msghdr*
+  kSendTo,    // buf = msghdr*
+  kAccept,    // buf = sockaddr*, addrlen, flags (SOCK_*)
+  kConnect,   // buf = const sockaddr*, len = its length
+  kFsync,     // flags: 0, or IORING_FSYNC_DATASYNC semantics when 1
+};
+
+struct IoRequest {
+  IoKind kind;
+  int fd;
+  int flags = 0;
+  void* buf = nullptr;
+  std::size_t len = 0;
+  std::int64_t offset = -1;
+  socklen_t* addrlen = nullptr;
+};
+
+/// What the caller's thread should do with the request: try it at once without blocking, or
+/// hand it to the backend straight away (a regular file on io_uring, a socket that just blocked).
+enum class IoStart : std::uint8_t { kTryFirst, kSubmitFirst };
+
+class IoOperation : public Operation, private IoCompletion {
+ public:
+  /// `api` names the call for errors and LoopExit reports ("recv", "accept"). `exact`: repeat
+  /// until `len` bytes moved (or end of stream for reads).
+  IoOperation(const char* api, const IoRequest& request, IoStart how, bool exact = false) noexcept
+      : request_(request), total_(request.len), api_(api), how_(how), exact_(exact) {}
+  ~IoOperation();
+
+  bool ready_now();
+  void start() override;
+  void cancel() noexcept override;
+  std::string describe() const override;
+
+  /// outcome() when the call's own deadline interrupted it.
+  static constexpr long kDeadlinePassed = -(1L << 40);
+
+  /// The outcome: bytes moved / the new descriptor / 0, or -errno; kDeadlinePassed when the
+  /// call's own deadline interrupted it, -EBADF when its descriptor was closed under it.
+  long outcome(WakeReason why) const noexcept;
+  /// Bytes moved so far by an exact operation (what a timeout or error left done).
+  std::size_t done() const noexcept { return done_; }
+  /// Whether the fast path had to give way to a real wait (for callers that adapt IoStart).
+  bool waited() const noexcept { return waited_; }
+  const char* api() const noexcept { return api_; }
+  int fd() const noexcept { return request_.fd; }
+
+  /// The descriptor is being closed: end with EBADF.
+  void fail_closed() noexcept;
+
+ private:
+  friend class FdWaiters;
+  void complete(int result, std::uint32_t flags) noexcept override;
+  /// Applies a result of the syscall or the kernel; false when the operation must go on.
+  bool absorb(long result) noexcept;
+  /// Runs the call (or collects connect's result) until it completes or would block.
+  bool attempt() noexcept;
+  void arm();
+  void end() noexcept;
+
+  IoRequest request_;
+  std::size_t total_;
+  const char* api_;
+  IoStart how_;
+  bool exact_;
+  bool polling_ = false;     // waiting for readiness (epoll, or connect on either backend)
+  bool connecting_ = false;  // connect said EINPROGRESS: readiness means "look at SO_ERROR"
+  bool force_poll_ = false;  // the ring answered EAGAIN: fall back to readiness
+  bool in_flight_ = false;   // the backend holds us
+  bool closed_ = false;
+  bool waited_ = false;
+  long result_ = 0;
+  std::size_t done_ = 0;
+  IoOperation* fd_prev_ = nullptr;  // the hub's per-descriptor list of waiters
+  IoOperation* fd_next_ = nullptr;
+  bool registered_ = false;
+};
+
+/// Performs `r` now without blocking: >= 0, or -errno (-EAGAIN when it would block).
+long perform_now(const IoRequest& r) noexcept;
+
+/// Closes `fd` after failing every operation of this hub still waiting on it with EBADF.
+/// Returns ::close's result (0 or -errno).
+int close_fd(int fd) noexcept;
+
+/// Throws what a negative outcome means: TimeoutError for kDeadlinePassed, std::system_error
+/// for the rest.
+[[noreturn]] void throw_io_error(const IoOperation& op, long outcome);
+
+}  // namespace cogent::detail

@@ -1,0 +1,210 @@
+#include "cogent/detail/io_operation.hpp"
+
+#include <poll.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+
+#include "cogent/error.hpp"
+#include "cogent/hub.hpp"
+#include "hub/scheduler.hpp"
+
+namespace cogent::detail {
+namespace {
+
+bool is_read(IoKind k) noexcept {
+  return k == IoKind::kRecv || k == IoKind::kRead || k == IoKind::kReadv ||
+         k == IoKind::kRecvFrom || k == IoKind::kAccept;
+}
+
+short poll_events(IoKind k) noexcept { return is_read(k) ? POLLIN : POLLOUT; }
+
+long syscall_result(long r) noexcept { return r >= 0 ? r : -errno; }
+
+long connect_result(int fd) noexcept {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) return -errno;
+  return -err;
+}
+
+}  // namespace
+
+long perform_now(const IoRequest& r) noexcept {
+  long n;
+  do {
+    switch (r.kind) {
+      case IoKind::kRecv:
+        n = ::recv(r.fd, r.buf, r.len, r.flags | MSG_DONTWAIT);
+        break;
+      case IoKind::kSend:
+        n = ::send(r.fd, r.buf, r.len, r.flags | MSG_DONTWAIT | MSG_NOSIGNAL);
+        break;
+      case IoKind::kRead:
+        n = r.offset < 0 ? ::read(r.fd, r.buf, r.len) : ::pread(r.fd, r.buf, r.len, r.offset);
+        break;
+      case IoKind::kWrite:
+        n = r.offset < 0 ? ::write(r.fd, r.buf, r.len) : ::pwrite(r.fd, r.buf, r.len, r.offset);
+        break;
+      case IoKind::kReadv:
+        n = r.offset < 0
+                ? ::readv(r.fd, static_cast<iovec*>(r.buf), static_cast<int>(r.len))
+                : ::preadv(r.fd, static_cast<iovec*>(r.buf), static_cast<int>(r.len), r.offset);
+        break;
+      case IoKind::kWritev:
+        n = r.offset < 0
+                ? ::writev(r.fd, static_cast<iovec*>(r.buf), static_cast<int>(r.len))
+                : ::pwritev(r.fd, static_cast<iovec*>(r.buf), static_cast<int>(r.len), r.offset);
+        break;
+      case IoKind::kRecvFrom:
+        n = ::recvmsg(r.fd, static_cast<msghdr*>(r.buf), r.flags | MSG_DONTWAIT);
+        break;
+      case IoKind::kSendTo:
+        n = ::sendmsg(r.fd, static_cast<msghdr*>(r.buf), r.flags | MSG_DONTWAIT | MSG_NOSIGNAL);
+        break;
+      case IoKind::kAccept:
+        n = ::accept4(r.fd, static_cast<sockaddr*>(r.buf), r.addrlen, r.flags);
+        break;
+      case IoKind::kConnect:
+        n = ::connect(r.fd, static_cast<const sockaddr*>(r.buf), static_cast<socklen_t>(r.len));
+        // Interrupted, the connection still proceeds in the background: wait for it.
+        if (n < 0 && errno == EINTR) return -EINPROGRESS;
+        break;
+      case IoKind::kFsync:
+        n = r.flags ? ::fdatasync(r.fd) : ::fsync(r.fd);
+        break;
+      default:
+        return -EINVAL;
+    }
+  } while (n < 0 && errno == EINTR);
+  n = syscall_result(n);
+  return n == -EWOULDBLOCK ? -EAGAIN : n;
+}
+
+IoOperation::~IoOperation() {
+  if (registered_) current_scheduler().fd_waiters().remove(*this);
+}
+
+bool IoOperation::absorb(long result) noexcept {
+  if (result < 0 || !exact_) {
+    result_ = result;
+    return true;
+  }
+  done_ += static_cast<std::size_t>(result);
+  const bool eof = result == 0 && is_read(request_.kind);
+  if (eof || done_ >= total_) {
+    // Finished, or end of stream: done_ tells how far an exact read got.
+    result_ = static_cast<long>(done_);
+    return true;
+  }
+  request_.buf = static_cast<char*>(request_.buf) + result;
+  request_.len -= static_cast<std::size_t>(result);
+  if (request_.offset >= 0) request_.offset += result;
+  return false;
+}
+
+bool IoOperation::attempt() noexcept {
+  for (;;) {
+    long r = connecting_ ? connect_result(request_.fd) : perform_now(request_);
+    if (r == -EINPROGRESS && request_.kind == IoKind::kConnect) {
+      connecting_ = true;
+      return false;
+    }
+    if (r == -EAGAIN) return false;
+    if (absorb(r)) return true;
+  }
+}
+
+bool IoOperation::ready_now() {
+  if (how_ == IoStart::kSubmitFirst) return false;
+  return attempt();
+}
+
+void IoOperation::start() {
+  waited_ = true;
+  current_scheduler().fd_waiters().add(*this);
+  arm();
+}
+
+void IoOperation::arm() {
+  Backend& backend = current_scheduler().backend();
+  polling_ = connecting_ || force_poll_ || !backend.async_io() || request_.kind == IoKind::kConnect;
+  if (polling_) {
+    backend.poll_fd(request_.fd, poll_events(request_.kind), this);
+  } else {
+    backend.submit(request_, this);
+  }
+  in_flight_ = true;
+}
+
+void IoOperation::complete(int result, std::uint32_t) noexcept {
+  in_flight_ = false;
+  if (result == -ECANCELED) {
+    result_ = result;
+    end();
+    finish_interrupted();
+    return;
+  }
+  bool finished;
+  if (polling_) {
+    // Readiness (or an error on the descriptor): do the call ourselves, here in the hub.
+    finished = result < 0 ? absorb(result) : attempt();
+  } else if (result == -EAGAIN) {
+    force_poll_ = true;  // a descriptor the ring will not wait on for us
+    finished = false;
+  } else {
+    finished = absorb(result);
+  }
+  if (!finished && !closed_) {
+    try {
+      arm();
+      return;
+    } catch (const std::system_error& e) {
+      result_ = -e.code().value();
+    }
+  }
+  end();
+  finish();
+}
+
+void IoOperation::end() noexcept {
+  if (registered_) current_scheduler().fd_waiters().remove(*this);
+}
+
+void IoOperation::cancel() noexcept {
+  if (in_flight_) current_scheduler().backend().cancel(this);
+}
+
+void IoOperation::fail_closed() noexcept {
+  closed_ = true;
+  end();
+  cancel();
+}
+
+std::string IoOperation::describe() const {
+  return std::string(api_) + " on fd " + std::to_string(request_.fd);
+}
+
+long IoOperation::outcome(WakeReason why) const noexcept {
+  if (closed_ && (interrupted() || result_ < 0)) return -EBADF;
+  if (interrupted()) return why == WakeReason::kDeadline ? kDeadlinePassed : -ECANCELED;
+  return result_;
+}
+
+void throw_io_error(const IoOperation& op, long outcome) {
+  const std::string what = "cogent: " + std::string(op.api()) + " on fd " + std::to_string(op.fd());
+  if (outcome == IoOperation::kDeadlinePassed) throw TimeoutError(what + " timed out");
+  if (outcome == -EBADF) {
+    throw std::system_error(EBADF, std::generic_category(), what + " (descriptor closed)");
+  }
+  throw std::system_error(static_cast<int>(-outcome), std::generic_category(), what);
+}
+
+int close_fd(int fd) noexcept {
+  if (Hub* hub = Hub::existing()) hub->scheduler().fd_waiters().fail_all(fd);
+  return ::close(fd) < 0 ? -errno : 0;
+}
+
+}  // namespace cogent::detail
