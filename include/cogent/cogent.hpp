@@ -12,6 +12,7 @@
 #include "cogent/error.hpp"
 #include "cogent/greenlet.hpp"
 #include "cogent/hub.hpp"
+#include "cogent/net.hpp"
 #include "cogent/run.hpp"
 #include "cogent/sleep.hpp"
 #include "cogent/task.hpp"

@@ -34,6 +34,12 @@ class TimeoutError : public Error {
   const Timeout* source_ = nullptr;
 };
 
+/// A stream ended before the bytes a call needed arrived (read_exact after the peer closed).
+class EndOfStream : public Error {
+ public:
+  using Error::Error;
+};
+
 /// Raised inside a greenlet or task by `kill()`, at its next switch. Letting it propagate ends the
 /// greenlet; its destructors run on the way out.
 class GreenletExit : public Error {

@@ -202,6 +202,24 @@ void throw_io_error(const IoOperation& op, long outcome) {
   throw std::system_error(static_cast<int>(-outcome), std::generic_category(), what);
 }
 
+std::size_t CountOutcome::take(const IoOperation& op, long outcome) {
+  if (outcome < 0) throw_io_error(op, outcome);
+  return static_cast<std::size_t>(outcome);
+}
+
+void ExactOutcome::take(const IoOperation& op, long outcome) {
+  if (outcome < 0) throw_io_error(op, outcome);
+  if (static_cast<std::size_t>(outcome) < op.total()) {
+    throw EndOfStream("cogent: " + std::string(op.api()) + " on fd " + std::to_string(op.fd()) +
+                      ": the peer closed the stream after " + std::to_string(outcome) + " of " +
+                      std::to_string(op.total()) + " bytes");
+  }
+}
+
+void DoneOutcome::take(const IoOperation& op, long outcome) {
+  if (outcome < 0) throw_io_error(op, outcome);
+}
+
 int close_fd(int fd) noexcept {
   if (Hub* hub = Hub::existing()) hub->scheduler().fd_waiters().fail_all(fd);
   return ::close(fd) < 0 ? -errno : 0;

@@ -16,6 +16,8 @@
 #include <cstdint>
 #include <string>
 
+#include "cogent/clock.hpp"
+#include "cogent/detail/awaitable.hpp"
 #include "cogent/detail/core.hpp"
 #include "cogent/detail/io_completion.hpp"
 
@@ -68,6 +70,8 @@ class IoOperation : public Operation, private IoCompletion {
   /// The outcome: bytes moved / the new descriptor / 0, or -errno; kDeadlinePassed when the
   /// call's own deadline interrupted it, -EBADF when its descriptor was closed under it.
   long outcome(WakeReason why) const noexcept;
+  /// The bytes asked for (what an exact operation must move).
+  std::size_t total() const noexcept { return total_; }
   /// Bytes moved so far by an exact operation (what a timeout or error left done).
   std::size_t done() const noexcept { return done_; }
   /// Whether the fast path had to give way to a real wait (for callers that adapt IoStart).
@@ -105,6 +109,44 @@ class IoOperation : public Operation, private IoCompletion {
   IoOperation* fd_next_ = nullptr;
   bool registered_ = false;
 };
+
+/// An IoOperation whose result is `Outcome::take(op, outcome)`: one class, both faces.
+template <class Outcome>
+class IoOp final : public IoOperation {
+ public:
+  using IoOperation::IoOperation;
+  decltype(auto) result(WakeReason why) { return Outcome::take(*this, outcome(why)); }
+};
+
+/// Bytes moved (or a descriptor) as a size; errors thrown.
+struct CountOutcome {
+  static std::size_t take(const IoOperation& op, long outcome);
+};
+/// Every byte moved, or EndOfStream.
+struct ExactOutcome {
+  static void take(const IoOperation& op, long outcome);
+};
+/// Success or an exception (connect, fsync).
+struct DoneOutcome {
+  static void take(const IoOperation& op, long outcome);
+};
+
+template <class Outcome>
+using IoAwaiter = OperationAwaiter<IoOp<Outcome>>;
+
+/// The blocking face: runs `r` in the calling greenlet.
+template <class Outcome>
+decltype(auto) io_blocking(const char* api, const IoRequest& r, IoStart how, bool exact = false,
+                           TimePoint deadline = TimePoint::max()) {
+  return run_blocking<IoOp<Outcome>>(api, deadline, api, r, how, exact);
+}
+
+/// The awaitable face: `co_await io_async<...>(...)` in a task.
+template <class Outcome>
+IoAwaiter<Outcome> io_async(const char* api, const IoRequest& r, IoStart how, bool exact = false,
+                            TimePoint deadline = TimePoint::max()) {
+  return IoAwaiter<Outcome>(deadline, api, r, how, exact);
+}
 
 /// Performs `r` now without blocking: >= 0, or -errno (-EAGAIN when it would block).
 long perform_now(const IoRequest& r) noexcept;
