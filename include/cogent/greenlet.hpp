@@ -170,8 +170,9 @@ class Greenlet {
 
 namespace detail {
 
+// The body runs once, so it gets its arguments as rvalues: move-only ones (a socket) work.
 template <class F, class... Args>
-using SpawnResult = std::invoke_result_t<std::decay_t<F>&, std::decay_t<Args>&...>;
+using SpawnResult = std::invoke_result_t<std::decay_t<F>&, std::decay_t<Args>...>;
 
 template <class T>
 Greenlet<T> adopt_task(Task<T> task, TimePoint when) {
@@ -189,7 +190,7 @@ auto spawn_at(TimePoint when, F&& f, Args&&... args) {
     return adopt_task(std::invoke(std::forward<F>(f), std::forward<Args>(args)...), when);
   } else {
     auto body = [f = std::forward<F>(f), ... args = std::forward<Args>(args)]() mutable -> R {
-      return std::invoke(f, args...);
+      return std::invoke(f, std::move(args)...);
     };
     auto* core = new FunctionCore<R, decltype(body)>(std::move(body));
     Greenlet<R> g(core);

@@ -188,3 +188,11 @@ TEST_CASE("cogent::run returns the result of a function or task", "[run]") {
     CHECK_THROWS_WITH(cogent::run([] { throw std::runtime_error("bad"); }), "bad");
   });
 }
+
+TEST_CASE("spawn passes arguments as rvalues, so move-only ones work", "[spawn]") {
+  cogent::test::on_each_backend([] {
+    auto g = cogent::spawn([](std::unique_ptr<int> p) { return *p + 1; },
+                           std::make_unique<int>(41));
+    CHECK(g.get() == 42);
+  });
+}
