@@ -118,19 +118,33 @@ bool IoOperation::attempt() noexcept {
 }
 
 bool IoOperation::ready_now() {
-  if (how_ == IoStart::kSubmitFirst) return false;
-  return attempt();
+  switch (how_) {
+    case IoStart::kTryFirst:
+      break;
+    case IoStart::kSubmitFirst:
+      return false;
+    case IoStart::kRingFirst:
+      if (current_scheduler().async_io()) return false;
+      break;
+    case IoStart::kAdaptive:
+      if (*waited_hint_ && current_scheduler().async_io()) return false;
+      break;
+  }
+  if (!attempt()) return false;
+  if (waited_hint_ != nullptr) *waited_hint_ = false;
+  return true;
 }
 
 void IoOperation::start() {
-  waited_ = true;
+  if (waited_hint_ != nullptr) *waited_hint_ = true;
   current_scheduler().fd_waiters().add(*this);
   arm();
 }
 
 void IoOperation::arm() {
   Backend& backend = current_scheduler().backend();
-  polling_ = connecting_ || force_poll_ || !backend.async_io() || request_.kind == IoKind::kConnect;
+  polling_ = connecting_ || force_poll_ || !current_scheduler().async_io() ||
+             request_.kind == IoKind::kConnect;
   if (polling_) {
     backend.poll_fd(request_.fd, poll_events(request_.kind), this);
   } else {

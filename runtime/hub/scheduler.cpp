@@ -79,6 +79,7 @@ GreenletCore* ReadyQueue::pop() noexcept {
 
 Scheduler::Scheduler(std::string_view backend)
     : backend_(select_backend(backend)),
+      async_io_(backend_->async_io()),
       stacks_(StackPool::default_stack_size()),
       hub_stack_pool_(kHubStackSize),
       main_(std::make_unique<MainCore>()) {

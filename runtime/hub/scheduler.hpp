@@ -59,6 +59,8 @@ class Scheduler {
 
   GreenletCore* current() const noexcept { return current_; }
   Backend& backend() noexcept { return *backend_; }
+  /// The backend performs socket and file calls itself (io_uring): cached Backend::async_io().
+  bool async_io() const noexcept { return async_io_; }
   TimerHeap& timers() noexcept { return timers_; }
   FdWaiters& fd_waiters() noexcept { return fd_waiters_; }
   const GreenletList& live() const noexcept { return live_; }
@@ -108,6 +110,7 @@ class Scheduler {
   static void greenlet_entry(void* core);
 
   std::unique_ptr<Backend> backend_;
+  bool async_io_;
   TimerHeap timers_;
   FdWaiters fd_waiters_;
   ReadyQueue ready_;

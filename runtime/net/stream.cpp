@@ -20,6 +20,8 @@ using detail::IoStart;
 
 namespace {
 
+constexpr TimePoint kNoDeadline = TimePoint::max();
+
 IoRequest request(IoKind kind, int fd, const void* buf, std::size_t len) {
   return IoRequest{kind, fd, 0, const_cast<void*>(buf), len};
 }
@@ -44,25 +46,26 @@ void require_address(const SocketAddress& peer) {
 }  // namespace
 
 std::size_t StreamSocket::read(void* buf, std::size_t len) {
-  return detail::io_blocking<CountOutcome>(
-      "read", request(IoKind::kRecv, checked_fd("read"), buf, len), IoStart::kTryFirst);
+  return detail::io_blocking<CountOutcome>("read",
+                                           request(IoKind::kRecv, checked_fd("read"), buf, len),
+                                           IoStart::kAdaptive, false, kNoDeadline, &read_waited_);
 }
 
 void StreamSocket::read_exact(void* buf, std::size_t len) {
   detail::io_blocking<ExactOutcome>("read_exact",
                                     request(IoKind::kRecv, checked_fd("read_exact"), buf, len),
-                                    IoStart::kTryFirst, true);
+                                    IoStart::kAdaptive, true, kNoDeadline, &read_waited_);
 }
 
 std::size_t StreamSocket::write(const void* buf, std::size_t len) {
   return detail::io_blocking<CountOutcome>(
-      "write", request(IoKind::kSend, checked_fd("write"), buf, len), IoStart::kTryFirst);
+      "write", request(IoKind::kSend, checked_fd("write"), buf, len), IoStart::kRingFirst);
 }
 
 void StreamSocket::write_all(const void* buf, std::size_t len) {
   detail::io_blocking<ExactOutcome>("write_all",
                                     request(IoKind::kSend, checked_fd("write_all"), buf, len),
-                                    IoStart::kTryFirst, true);
+                                    IoStart::kRingFirst, true);
 }
 
 std::size_t StreamSocket::readv(std::span<const iovec> iov) {
@@ -78,25 +81,26 @@ std::size_t StreamSocket::writev(std::span<const iovec> iov) {
 }
 
 detail::IoAwaiter<CountOutcome> StreamSocket::async_read(void* buf, std::size_t len) {
-  return detail::io_async<CountOutcome>(
-      "read", request(IoKind::kRecv, checked_fd("read"), buf, len), IoStart::kTryFirst);
+  return detail::io_async<CountOutcome>("read",
+                                        request(IoKind::kRecv, checked_fd("read"), buf, len),
+                                        IoStart::kAdaptive, false, kNoDeadline, &read_waited_);
 }
 
 detail::IoAwaiter<ExactOutcome> StreamSocket::async_read_exact(void* buf, std::size_t len) {
   return detail::io_async<ExactOutcome>("read_exact",
                                         request(IoKind::kRecv, checked_fd("read_exact"), buf, len),
-                                        IoStart::kTryFirst, true);
+                                        IoStart::kAdaptive, true, kNoDeadline, &read_waited_);
 }
 
 detail::IoAwaiter<CountOutcome> StreamSocket::async_write(const void* buf, std::size_t len) {
   return detail::io_async<CountOutcome>(
-      "write", request(IoKind::kSend, checked_fd("write"), buf, len), IoStart::kTryFirst);
+      "write", request(IoKind::kSend, checked_fd("write"), buf, len), IoStart::kRingFirst);
 }
 
 detail::IoAwaiter<ExactOutcome> StreamSocket::async_write_all(const void* buf, std::size_t len) {
   return detail::io_async<ExactOutcome>("write_all",
                                         request(IoKind::kSend, checked_fd("write_all"), buf, len),
-                                        IoStart::kTryFirst, true);
+                                        IoStart::kRingFirst, true);
 }
 
 detail::IoAwaiter<CountOutcome> StreamSocket::async_readv(std::span<const iovec> iov) {

@@ -47,16 +47,28 @@ struct IoRequest {
   socklen_t* addrlen = nullptr;
 };
 
-/// What the caller's thread should do with the request: try it at once without blocking, or
-/// hand it to the backend straight away (a regular file on io_uring, a socket that just blocked).
-enum class IoStart : std::uint8_t { kTryFirst, kSubmitFirst };
+/// How a request starts. Trying the call at once costs a syscall, which is wasted when it would
+/// block; on io_uring the ring can run it instead, inside the one io_uring_enter of the loop turn.
+enum class IoStart : std::uint8_t {
+  kTryFirst,     // try now on both backends (connect, accept, datagrams)
+  kSubmitFirst,  // hand to the backend at once (regular files on io_uring)
+  kRingFirst,    // io_uring: submit at once; epoll: try now (sends, which rarely block)
+  kAdaptive,     // io_uring: submit at once if this socket's last call had to wait (reads)
+};
 
 class IoOperation : public Operation, private IoCompletion {
  public:
   /// `api` names the call for errors and LoopExit reports ("recv", "accept"). `exact`: repeat
   /// until `len` bytes moved (or end of stream for reads).
-  IoOperation(const char* api, const IoRequest& request, IoStart how, bool exact = false) noexcept
-      : request_(request), total_(request.len), api_(api), how_(how), exact_(exact) {}
+  /// `waited_hint` (kAdaptive): the socket's memory of whether its last call had to wait.
+  IoOperation(const char* api, const IoRequest& request, IoStart how, bool exact = false,
+              bool* waited_hint = nullptr) noexcept
+      : request_(request),
+        total_(request.len),
+        api_(api),
+        waited_hint_(waited_hint),
+        how_(how),
+        exact_(exact) {}
   ~IoOperation();
 
   bool ready_now();
@@ -74,8 +86,6 @@ class IoOperation : public Operation, private IoCompletion {
   std::size_t total() const noexcept { return total_; }
   /// Bytes moved so far by an exact operation (what a timeout or error left done).
   std::size_t done() const noexcept { return done_; }
-  /// Whether the fast path had to give way to a real wait (for callers that adapt IoStart).
-  bool waited() const noexcept { return waited_; }
   const char* api() const noexcept { return api_; }
   int fd() const noexcept { return request_.fd; }
 
@@ -95,6 +105,7 @@ class IoOperation : public Operation, private IoCompletion {
   IoRequest request_;
   std::size_t total_;
   const char* api_;
+  bool* waited_hint_;
   IoStart how_;
   bool exact_;
   bool polling_ = false;     // waiting for readiness (epoll, or connect on either backend)
@@ -102,7 +113,6 @@ class IoOperation : public Operation, private IoCompletion {
   bool force_poll_ = false;  // the ring answered EAGAIN: fall back to readiness
   bool in_flight_ = false;   // the backend holds us
   bool closed_ = false;
-  bool waited_ = false;
   long result_ = 0;
   std::size_t done_ = 0;
   IoOperation* fd_prev_ = nullptr;  // the hub's per-descriptor list of waiters
@@ -137,15 +147,15 @@ using IoAwaiter = OperationAwaiter<IoOp<Outcome>>;
 /// The blocking face: runs `r` in the calling greenlet.
 template <class Outcome>
 decltype(auto) io_blocking(const char* api, const IoRequest& r, IoStart how, bool exact = false,
-                           TimePoint deadline = TimePoint::max()) {
-  return run_blocking<IoOp<Outcome>>(api, deadline, api, r, how, exact);
+                           TimePoint deadline = TimePoint::max(), bool* waited_hint = nullptr) {
+  return run_blocking<IoOp<Outcome>>(api, deadline, api, r, how, exact, waited_hint);
 }
 
 /// The awaitable face: `co_await io_async<...>(...)` in a task.
 template <class Outcome>
 IoAwaiter<Outcome> io_async(const char* api, const IoRequest& r, IoStart how, bool exact = false,
-                            TimePoint deadline = TimePoint::max()) {
-  return IoAwaiter<Outcome>(deadline, api, r, how, exact);
+                            TimePoint deadline = TimePoint::max(), bool* waited_hint = nullptr) {
+  return IoAwaiter<Outcome>(deadline, api, r, how, exact, waited_hint);
 }
 
 /// Performs `r` now without blocking: >= 0, or -errno (-EAGAIN when it would block).

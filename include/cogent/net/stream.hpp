@@ -57,6 +57,9 @@ class StreamSocket : public Socket {
  protected:
   using Socket::Socket;
   static constexpr std::size_t kMaxIov = 1024;  // IOV_MAX on Linux
+
+ private:
+  bool read_waited_ = false;  // the last read had to wait: on io_uring, go to the ring directly
 };
 
 class TcpStream : public StreamSocket {
