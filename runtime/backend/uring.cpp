@@ -1,3 +1,4 @@
+#include <fcntl.h>
 #include <liburing.h>
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -142,6 +143,13 @@ class UringBackend final : public Backend {
         break;
       case IoKind::kFsync:
         io_uring_prep_fsync(sqe, r.fd, r.flags ? IORING_FSYNC_DATASYNC : 0);
+        break;
+      case IoKind::kAcceptMultishot:
+        io_uring_prep_multishot_accept(sqe, r.fd, nullptr, nullptr, r.flags);
+        break;
+      case IoKind::kOpenAt:
+        io_uring_prep_openat(sqe, AT_FDCWD, static_cast<const char*>(r.buf), r.flags | O_CLOEXEC,
+                             static_cast<mode_t>(r.len));
         break;
       case IoKind::kConnect:
         throw std::logic_error("cogent: connect is polled, not submitted");

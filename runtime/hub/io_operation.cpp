@@ -1,5 +1,6 @@
 #include "cogent/detail/io_operation.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -75,8 +76,12 @@ long perform_now(const IoRequest& r) noexcept {
       case IoKind::kFsync:
         n = r.flags ? ::fdatasync(r.fd) : ::fsync(r.fd);
         break;
-      default:
-        return -EINVAL;
+      case IoKind::kAcceptMultishot:
+        return -EINVAL;  // only the ring performs it
+      case IoKind::kOpenAt:
+        n = ::openat(AT_FDCWD, static_cast<const char*>(r.buf), r.flags | O_CLOEXEC,
+                     static_cast<mode_t>(r.len));
+        break;
     }
   } while (n < 0 && errno == EINTR);
   n = syscall_result(n);
@@ -124,7 +129,7 @@ bool IoOperation::ready_now() {
     case IoStart::kSubmitFirst:
       return false;
     case IoStart::kRingFirst:
-      if (current_scheduler().async_io()) return false;
+      if (current_scheduler().async_io()) return take_accepted();
       break;
     case IoStart::kAdaptive:
       if (*waited_hint_ && current_scheduler().async_io()) return false;
@@ -135,26 +140,38 @@ bool IoOperation::ready_now() {
   return true;
 }
 
+bool IoOperation::take_accepted() noexcept {
+  if (request_.kind != IoKind::kAccept) return false;
+  AcceptQueue* q = current_scheduler().accepts().find(request_.fd);
+  const int fd = q != nullptr ? q->take_ready() : -1;
+  if (fd < 0) return false;
+  result_ = fd;
+  return true;
+}
+
 void IoOperation::start() {
   if (waited_hint_ != nullptr) *waited_hint_ = true;
-  current_scheduler().fd_waiters().add(*this);
+  if (request_.fd >= 0) current_scheduler().fd_waiters().add(*this);  // openat has none
   arm();
 }
 
 void IoOperation::arm() {
-  Backend& backend = current_scheduler().backend();
-  polling_ = connecting_ || force_poll_ || !current_scheduler().async_io() ||
-             request_.kind == IoKind::kConnect;
+  Scheduler& hub = current_scheduler();
+  polling_ = connecting_ || force_poll_ || !hub.async_io() || request_.kind == IoKind::kConnect;
   if (polling_) {
-    backend.poll_fd(request_.fd, poll_events(request_.kind), this);
+    hub.backend().poll_fd(request_.fd, poll_events(request_.kind), this);
+  } else if (request_.kind == IoKind::kAccept && hub.accepts().available()) {
+    in_flight_ = in_accept_queue_ = true;  // wait() may complete us at once
+    hub.accepts().of(request_.fd, request_.flags).wait(*this);
+    return;
   } else {
-    backend.submit(request_, this);
+    hub.backend().submit(request_, this);
   }
   in_flight_ = true;
 }
 
 void IoOperation::complete(int result, std::uint32_t) noexcept {
-  in_flight_ = false;
+  in_flight_ = in_accept_queue_ = false;
   if (result == -ECANCELED) {
     result_ = result;
     end();
@@ -188,7 +205,14 @@ void IoOperation::end() noexcept {
 }
 
 void IoOperation::cancel() noexcept {
-  if (in_flight_) current_scheduler().backend().cancel(this);
+  if (!in_flight_) return;
+  Scheduler& hub = current_scheduler();
+  if (in_accept_queue_) {
+    AcceptQueue* q = hub.accepts().find(request_.fd);
+    if (q != nullptr && q->forget(*this)) complete(-ECANCELED, 0);
+    return;
+  }
+  hub.backend().cancel(this);
 }
 
 void IoOperation::fail_closed() noexcept {
@@ -235,7 +259,10 @@ void DoneOutcome::take(const IoOperation& op, long outcome) {
 }
 
 int close_fd(int fd) noexcept {
-  if (Hub* hub = Hub::existing()) hub->scheduler().fd_waiters().fail_all(fd);
+  if (Hub* hub = Hub::existing()) {
+    hub->scheduler().fd_waiters().fail_all(fd);
+    hub->scheduler().accepts().close(fd);
+  }
   return ::close(fd) < 0 ? -errno : 0;
 }
 

@@ -80,6 +80,7 @@ GreenletCore* ReadyQueue::pop() noexcept {
 Scheduler::Scheduler(std::string_view backend)
     : backend_(select_backend(backend)),
       async_io_(backend_->async_io()),
+      accepts_(*backend_),
       stacks_(StackPool::default_stack_size()),
       hub_stack_pool_(kHubStackSize),
       main_(std::make_unique<MainCore>()) {
@@ -333,8 +334,9 @@ void Scheduler::drain_posts() {
 }
 
 bool Scheduler::stuck() const noexcept {
-  return ready_.empty() && callbacks_.empty() && timers_.empty() && backend_->pending() == 0 &&
-         !has_posts_.load(std::memory_order_acquire);
+  // An armed multishot accept nobody waits on cannot wake anyone.
+  return ready_.empty() && callbacks_.empty() && timers_.empty() &&
+         backend_->pending() <= accepts_.idle() && !has_posts_.load(std::memory_order_acquire);
 }
 
 void Scheduler::deliver_loop_exit() {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/accept_queue.hpp"
 #include "backend/backend.hpp"
 #include "cogent/detail/core.hpp"
 #include "context/fiber.hpp"
@@ -63,6 +64,7 @@ class Scheduler {
   bool async_io() const noexcept { return async_io_; }
   TimerHeap& timers() noexcept { return timers_; }
   FdWaiters& fd_waiters() noexcept { return fd_waiters_; }
+  AcceptQueues& accepts() noexcept { return accepts_; }
   const GreenletList& live() const noexcept { return live_; }
   std::size_t live_stacks() const noexcept { return stacks_.live(); }
 
@@ -111,6 +113,7 @@ class Scheduler {
 
   std::unique_ptr<Backend> backend_;
   bool async_io_;
+  AcceptQueues accepts_;
   TimerHeap timers_;
   FdWaiters fd_waiters_;
   ReadyQueue ready_;

@@ -40,7 +40,7 @@ TcpListener TcpListener::bind(const SocketAddress& address, const ListenOptions&
 
 TcpStream TcpListener::accept() {
   return detail::io_blocking<AcceptOutcome<TcpStream>>(
-      "accept", accept_request(checked_fd("accept")), detail::IoStart::kTryFirst);
+      "accept", accept_request(checked_fd("accept")), detail::IoStart::kRingFirst);
 }
 
 detail::IoAwaiter<AcceptOutcome<TcpStream>> TcpListener::async_accept() {
@@ -57,7 +57,7 @@ UnixListener UnixListener::bind(std::string_view path, int backlog) {
 
 UnixStream UnixListener::accept() {
   return detail::io_blocking<AcceptOutcome<UnixStream>>(
-      "accept", accept_request(checked_fd("accept")), detail::IoStart::kTryFirst);
+      "accept", accept_request(checked_fd("accept")), detail::IoStart::kRingFirst);
 }
 
 detail::IoAwaiter<AcceptOutcome<UnixStream>> UnixListener::async_accept() {

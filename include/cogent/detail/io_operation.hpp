@@ -35,6 +35,8 @@ enum class IoKind : std::uint8_t {
   kAccept,    // buf = sockaddr*, addrlen, flags (SOCK_*)
   kConnect,   // buf = const sockaddr*, len = its length
   kFsync,     // flags: 0, or IORING_FSYNC_DATASYNC semantics when 1
+  kOpenAt,    // buf = const char* path (relative to the working directory), flags, len = mode
+  kAcceptMultishot,  // io_uring only: one request, a completion per connection; flags (SOCK_*)
 };
 
 struct IoRequest {
@@ -94,11 +96,14 @@ class IoOperation : public Operation, private IoCompletion {
 
  private:
   friend class FdWaiters;
+  friend class AcceptQueue;
   void complete(int result, std::uint32_t flags) noexcept override;
   /// Applies a result of the syscall or the kernel; false when the operation must go on.
   bool absorb(long result) noexcept;
   /// Runs the call (or collects connect's result) until it completes or would block.
   bool attempt() noexcept;
+  /// io_uring accept: a connection the listener's multishot request already brought in.
+  bool take_accepted() noexcept;
   void arm();
   void end() noexcept;
 
@@ -108,10 +113,11 @@ class IoOperation : public Operation, private IoCompletion {
   bool* waited_hint_;
   IoStart how_;
   bool exact_;
-  bool polling_ = false;     // waiting for readiness (epoll, or connect on either backend)
-  bool connecting_ = false;  // connect said EINPROGRESS: readiness means "look at SO_ERROR"
-  bool force_poll_ = false;  // the ring answered EAGAIN: fall back to readiness
-  bool in_flight_ = false;   // the backend holds us
+  bool polling_ = false;          // waiting for readiness (epoll, or connect on either backend)
+  bool connecting_ = false;       // connect said EINPROGRESS: readiness means "look at SO_ERROR"
+  bool force_poll_ = false;       // the ring answered EAGAIN: fall back to readiness
+  bool in_flight_ = false;        // the backend holds us
+  bool in_accept_queue_ = false;  // io_uring accept: waiting on the listener's multishot request
   bool closed_ = false;
   long result_ = 0;
   std::size_t done_ = 0;
