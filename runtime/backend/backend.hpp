@@ -29,7 +29,12 @@ class Backend {
   virtual void wake() noexcept = 0;
 
   /// One-shot readiness of `fd` for poll(2) `events`; completes with the revents or -errno.
-  virtual void poll_fd(int fd, short events, IoCompletion* c) = 0;
+  /// `owned`: the descriptor is closed through close_fd(), which calls forget_fd(), so the
+  /// backend may keep per-descriptor state between waits.
+  virtual void poll_fd(int fd, short events, IoCompletion* c, bool owned = false) = 0;
+  /// `fd` is being closed: forget what is kept for it (it may come back as another file).
+  virtual void forget_fd(int /*fd*/) noexcept {}
+
   /// Whether submit() works: the kernel performs socket and file operations itself (io_uring).
   virtual bool async_io() const noexcept { return false; }
   /// Hands `r` to the kernel; completes with its result (bytes, a descriptor) or -errno. Only

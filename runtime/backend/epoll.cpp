@@ -5,6 +5,7 @@
 #include <cmath>
 #include <string>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "backend/backend.hpp"
@@ -34,6 +35,7 @@ class EpollBackend final : public Backend {
     ev_async_stop(loop_, &wake_);
     ev_timer_stop(loop_, &deadline_);
     for (Watcher* w : free_) delete w;
+    for (Watcher* w : idle_by_fd_) delete w;
     ev_loop_destroy(loop_);
   }
 
@@ -64,16 +66,23 @@ class EpollBackend final : public Backend {
 
   void wake() noexcept override { ev_async_send(loop_, &wake_); }
 
-  void poll_fd(int fd, short events, IoCompletion* c) override {
-    Watcher* w = take_watcher();
-    w->completion = c;
-    c->backend_data = w;
+  void poll_fd(int fd, short events, IoCompletion* c, bool owned) override {
     int ev_events = 0;
     if (events & POLLIN) ev_events |= EV_READ;
     if (events & POLLOUT) ev_events |= EV_WRITE;
-    ev_io_init(&w->io, &EpollBackend::on_io, fd, ev_events);
+    Watcher* w = take_watcher(fd, ev_events);
+    w->completion = c;
+    w->keep = owned;
+    c->backend_data = w;
     ev_io_start(loop_, &w->io);
     ++pending_;
+  }
+
+  void forget_fd(int fd) noexcept override {
+    if (fd < 0 || static_cast<std::size_t>(fd) >= idle_by_fd_.size()) return;
+    if (Watcher* w = std::exchange(idle_by_fd_[static_cast<std::size_t>(fd)], nullptr)) {
+      free_.push_back(w);
+    }
   }
 
   void cancel(IoCompletion* c) noexcept override {
@@ -88,6 +97,7 @@ class EpollBackend final : public Backend {
   struct Watcher {
     ev_io io;
     IoCompletion* completion = nullptr;
+    bool keep = false;  // the descriptor's closing will be reported (forget_fd)
   };
 
   static void on_io(struct ev_loop* loop, ev_io* io, int revents) {
@@ -109,22 +119,48 @@ class EpollBackend final : public Backend {
     IoCompletion* c = w->completion;
     c->backend_data = nullptr;
     w->completion = nullptr;
-    free_.push_back(w);
+    if (w->keep) {
+      keep_idle(w);
+    } else {
+      free_.push_back(w);
+    }
     --pending_;
     c->complete(result, 0);
   }
 
-  Watcher* take_watcher() {
-    if (free_.empty()) return new Watcher;
-    Watcher* w = free_.back();
-    free_.pop_back();
+  // A watcher re-started on the same descriptor with the same events costs libev no epoll_ctl;
+  // a fresh one (ev_io_set) always does. So each descriptor keeps its last watcher while idle,
+  // until close_fd() says the descriptor is gone (forget_fd).
+  Watcher* take_watcher(int fd, int ev_events) {
+    const auto slot = static_cast<std::size_t>(fd);
+    if (slot < idle_by_fd_.size()) {
+      if (Watcher* w = std::exchange(idle_by_fd_[slot], nullptr)) {
+        if ((w->io.events & ~EV__IOFDSET) == ev_events) return w;
+        free_.push_back(w);
+      }
+    }
+    Watcher* w;
+    if (free_.empty()) {
+      w = new Watcher;
+    } else {
+      w = free_.back();
+      free_.pop_back();
+    }
+    ev_io_init(&w->io, &EpollBackend::on_io, fd, ev_events);
     return w;
+  }
+
+  void keep_idle(Watcher* w) {
+    const auto slot = static_cast<std::size_t>(w->io.fd);
+    if (slot >= idle_by_fd_.size()) idle_by_fd_.resize(slot + 1 + slot / 2, nullptr);
+    if (Watcher* old = std::exchange(idle_by_fd_[slot], w)) free_.push_back(old);
   }
 
   struct ev_loop* loop_ = nullptr;
   ev_async wake_;
   ev_timer deadline_;
   std::vector<Watcher*> free_;
+  std::vector<Watcher*> idle_by_fd_;
   std::size_t pending_ = 0;
 };
 

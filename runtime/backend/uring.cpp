@@ -98,7 +98,7 @@ class UringBackend final : public Backend {
     [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof one);
   }
 
-  void poll_fd(int fd, short events, IoCompletion* c) override {
+  void poll_fd(int fd, short events, IoCompletion* c, bool) override {
     io_uring_sqe* sqe = next_sqe();
     io_uring_prep_poll_add(sqe, fd, static_cast<unsigned>(events));
     io_uring_sqe_set_data(sqe, c);

@@ -159,7 +159,7 @@ void IoOperation::arm() {
   Scheduler& hub = current_scheduler();
   polling_ = connecting_ || force_poll_ || !hub.async_io() || request_.kind == IoKind::kConnect;
   if (polling_) {
-    hub.backend().poll_fd(request_.fd, poll_events(request_.kind), this);
+    hub.backend().poll_fd(request_.fd, poll_events(request_.kind), this, true);
   } else if (request_.kind == IoKind::kAccept && hub.accepts().available()) {
     in_flight_ = in_accept_queue_ = true;  // wait() may complete us at once
     hub.accepts().of(request_.fd, request_.flags).wait(*this);
@@ -262,6 +262,7 @@ int close_fd(int fd) noexcept {
   if (Hub* hub = Hub::existing()) {
     hub->scheduler().fd_waiters().fail_all(fd);
     hub->scheduler().accepts().close(fd);
+    hub->scheduler().backend().forget_fd(fd);
   }
   return ::close(fd) < 0 ? -errno : 0;
 }
