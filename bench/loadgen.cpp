@@ -1,0 +1,552 @@
+// loadgen: a closed-loop TCP echo load generator. One thread, its own epoll loop, no cogent.
+//
+//   loadgen --port N [--host 127.0.0.1] [--connections C] [--size B] [--duration S] [--warmup S]
+//           [--json]
+//
+// Each of C connections sends a B-byte message, waits until exactly those B bytes have come back,
+// checks every byte and sends the next one: one message in flight per connection. The bytes of a
+// message are a function of (connection index, sequence number), so an echo of a stale, foreign
+// or corrupted buffer is caught. Latency runs from the first send() of a message to the read()
+// that completes its echo. Messages completed during the warm-up are not measured (but are
+// counted in `total_msgs`, with which a caller can relate the whole run to the server's CPU time).
+// Exits 1 if anything went wrong: a failed connect, a reset, a wrong byte, a connection the server
+// closed, or one that completed no message during the measured period.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+constexpr int kMaxConnectAttempts = 20;
+constexpr std::uint64_t kConnectPhaseNs = 20'000'000'000;  // to establish every connection
+constexpr std::size_t kMaxSize = 1 << 20;
+constexpr int kMaxReportedErrors = 5;  // details printed on stderr; the rest are only counted
+
+std::uint64_t now_ns() {
+  timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+std::uint64_t splitmix64(std::uint64_t& state) {
+  std::uint64_t z = (state += 0x9e3779b97f4a7c15);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111eb;
+  return z ^ (z >> 31);
+}
+
+// The bytes of message `seq` on connection `index`.
+void fill_message(unsigned char* out, std::size_t size, std::uint64_t index, std::uint64_t seq) {
+  std::uint64_t state = (index << 40) ^ seq;
+  for (std::size_t i = 0; i < size; i += 8) {
+    const std::uint64_t word = splitmix64(state);
+    std::memcpy(out + i, &word, std::min<std::size_t>(8, size - i));
+  }
+}
+
+struct Options {
+  std::string host = "127.0.0.1";
+  int port = -1;
+  long connections = 1;
+  long size = 64;
+  double duration_s = 5;
+  double warmup_s = 1;
+  bool json = false;
+};
+
+struct Errors {
+  long connect_failures = 0;
+  long resets = 0;  // any read or write error once connected (ECONNRESET, EPIPE, ...)
+  long mismatches = 0;
+  long short_connections = 0;  // the server closed the connection before the end
+  long stalled = 0;            // no message completed during the measured period
+  long total() const {
+    return connect_failures + resets + mismatches + short_connections + stalled;
+  }
+};
+
+// Latencies in 1 µs buckets up to 100 ms; slower samples are kept exactly, in a list of their own.
+class LatencyHistogram {
+ public:
+  void record(std::uint64_t ns) {
+    const std::uint64_t us = ns / 1000;
+    if (us < kBuckets) {
+      ++buckets_[us];
+    } else {
+      slow_.push_back(us);
+    }
+    ++count_;
+  }
+
+  std::uint64_t count() const { return count_; }
+
+  // The smallest recorded value (in whole µs) that at least a fraction `p` of samples do not
+  // exceed; 0 when there are no samples.
+  std::uint64_t percentile_us(double p) {
+    if (count_ == 0) return 0;
+    const auto rank = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::ceil(p * count_)));
+    std::uint64_t seen = 0;
+    for (std::uint64_t us = 0; us < kBuckets; ++us) {
+      seen += buckets_[us];
+      if (seen >= rank) return us;
+    }
+    std::sort(slow_.begin(), slow_.end());
+    return slow_[rank - seen - 1];
+  }
+
+ private:
+  static constexpr std::uint64_t kBuckets = 100'000;
+  std::vector<std::uint64_t> buckets_ = std::vector<std::uint64_t>(kBuckets);
+  std::vector<std::uint64_t> slow_;
+  std::uint64_t count_ = 0;
+};
+
+enum class State { kConnecting, kRetryWait, kOpen, kClosed };
+
+struct Connection {
+  std::uint32_t index = 0;
+  int fd = -1;
+  State state = State::kClosed;
+  int attempts = 0;
+  std::uint64_t retry_at_ns = 0;
+  bool want_write = false;         // EPOLLOUT is in the interest set
+  std::uint64_t seq = 0;           // sequence number of the message in flight
+  std::size_t sent = 0;            // bytes of it written so far
+  std::size_t received = 0;        // bytes of its echo read so far
+  std::uint64_t started_ns = 0;    // its first send()
+  std::uint64_t last_done_ns = 0;  // when the previous message's echo completed
+  std::vector<unsigned char> message;
+};
+
+class LoadGenerator {
+ public:
+  LoadGenerator(const Options& options, const sockaddr_in& address)
+      : options_(options),
+        address_(address),
+        size_(static_cast<std::size_t>(options.size)),
+        scratch_(std::max<std::size_t>(size_, 64 * 1024)),
+        connections_(static_cast<std::size_t>(options.connections)) {}
+
+  ~LoadGenerator() {
+    for (Connection& c : connections_) {
+      if (c.fd >= 0) ::close(c.fd);
+    }
+    if (epoll_fd_ >= 0) ::close(epoll_fd_);
+  }
+
+  int run() {
+    run_start_ = now_ns();
+    epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+    if (epoll_fd_ < 0) return fail_setup("epoll_create1");
+    const std::uint64_t connect_start = now_ns();
+    connect_all(connect_start + kConnectPhaseNs);
+    connect_seconds_ = (now_ns() - connect_start) / 1e9;
+
+    const std::uint64_t start = now_ns();
+    measure_from_ = start + static_cast<std::uint64_t>(options_.warmup_s * 1e9);
+    measure_until_ = measure_from_ + static_cast<std::uint64_t>(options_.duration_s * 1e9);
+    for (Connection& c : connections_) {
+      if (c.state == State::kOpen) start_message(c, start);
+    }
+    exchange();
+    for (Connection& c : connections_) {
+      if (c.state == State::kOpen && c.last_done_ns < measure_from_) {
+        report(c, "no message completed during the measured period");
+        ++errors_.stalled;
+      }
+    }
+    print_results();
+    return errors_.total() == 0 ? 0 : 1;
+  }
+
+ private:
+  int fail_setup(const char* call) {
+    std::fprintf(stderr, "loadgen: %s: %s\n", call, std::strerror(errno));
+    return 1;
+  }
+
+  void report(const Connection& c, const char* what, int err = 0) {
+    if (reported_++ >= kMaxReportedErrors) return;
+    std::fprintf(stderr, "loadgen: connection %u, message %llu: %s%s%s\n", c.index,
+                 static_cast<unsigned long long>(c.seq), what, err != 0 ? ": " : "",
+                 err != 0 ? std::strerror(err) : "");
+  }
+
+  // 0 or the errno of epoll_ctl.
+  int watch(Connection& c, int op, std::uint32_t events) {
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.u32 = c.index;
+    return ::epoll_ctl(epoll_fd_, op, c.fd, &ev) == 0 ? 0 : errno;
+  }
+
+  void close_connection(Connection& c) {
+    if (c.fd >= 0) ::close(c.fd);  // also leaves the epoll set
+    c.fd = -1;
+    c.state = State::kClosed;
+  }
+
+  // ---- connection establishment ----
+
+  void connect_all(std::uint64_t deadline) {
+    for (Connection& c : connections_) {
+      c.index = static_cast<std::uint32_t>(&c - connections_.data());
+      c.message.resize(size_);
+      start_connect(c);
+    }
+    std::vector<epoll_event> events(1024);
+    for (;;) {
+      std::uint64_t now = now_ns();
+      std::uint64_t wake = deadline;
+      bool pending = false;
+      for (Connection& c : connections_) {
+        if (c.state == State::kRetryWait && c.retry_at_ns <= now) start_connect(c);
+        if (c.state == State::kRetryWait) wake = std::min(wake, c.retry_at_ns);
+        pending = pending || c.state == State::kConnecting || c.state == State::kRetryWait;
+      }
+      if (!pending || now >= deadline) break;
+      const int timeout_ms = static_cast<int>((wake - now + 999'999) / 1'000'000);
+      const int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()),
+                                 std::max(1, timeout_ms));
+      for (int i = 0; i < n; ++i) {
+        Connection& c = connections_[events[i].data.u32];
+        if (c.state == State::kConnecting) {
+          finish_connect(c);
+        } else if (c.state == State::kOpen) {
+          on_readable(c);  // nothing was sent yet: this is an early EOF, reset or stray byte
+        }
+      }
+    }
+    for (Connection& c : connections_) {
+      if (c.state == State::kConnecting || c.state == State::kRetryWait) {
+        report(c, "connect timed out");
+        ++errors_.connect_failures;
+        close_connection(c);
+      }
+    }
+  }
+
+  void start_connect(Connection& c) {
+    ++c.attempts;
+    c.fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (c.fd < 0) return connect_failed(c, errno);
+    const int one = 1;
+    if (::setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0) {
+      return connect_failed(c, errno);
+    }
+    if (::connect(c.fd, reinterpret_cast<const sockaddr*>(&address_), sizeof address_) == 0) {
+      c.state = State::kOpen;
+      if (const int err = watch(c, EPOLL_CTL_ADD, EPOLLIN)) connect_failed(c, err);
+      return;
+    }
+    if (errno != EINPROGRESS) return connect_failed(c, errno);
+    c.state = State::kConnecting;
+    if (const int err = watch(c, EPOLL_CTL_ADD, EPOLLOUT)) connect_failed(c, err);
+  }
+
+  void finish_connect(Connection& c) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (::getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+    if (err != 0) return connect_failed(c, err);
+    c.state = State::kOpen;
+    if (const int err = watch(c, EPOLL_CTL_MOD, EPOLLIN)) connect_failed(c, err);
+  }
+
+  // A listener whose accept queue is full, or one still starting, refuses or drops connections
+  // for a moment: retry those, with a growing pause, a bounded number of times.
+  void connect_failed(Connection& c, int err) {
+    close_connection(c);
+    const bool transient = err == ECONNREFUSED || err == EAGAIN || err == ETIMEDOUT ||
+                           err == ECONNRESET || err == EADDRNOTAVAIL || err == EINTR;
+    if (transient && c.attempts < kMaxConnectAttempts) {
+      c.state = State::kRetryWait;
+      c.retry_at_ns = now_ns() + 5'000'000ULL * c.attempts;
+      return;
+    }
+    report(c, "connect", err);
+    ++errors_.connect_failures;
+  }
+
+  // ---- ping-pong ----
+
+  void exchange() {
+    std::vector<epoll_event> events(1024);
+    for (std::uint64_t now = now_ns(); now < measure_until_; now = now_ns()) {
+      const int timeout_ms = static_cast<int>((measure_until_ - now + 999'999) / 1'000'000);
+      const int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()),
+                                 std::max(1, timeout_ms));
+      if (n < 0 && errno != EINTR) {
+        std::fprintf(stderr, "loadgen: epoll_wait: %s\n", std::strerror(errno));
+        ++errors_.resets;
+        return;
+      }
+      for (int i = 0; i < n; ++i) {
+        Connection& c = connections_[events[i].data.u32];
+        if (c.state != State::kOpen) continue;
+        if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) on_readable(c);
+        if (c.state == State::kOpen && (events[i].events & EPOLLOUT)) flush(c);
+      }
+    }
+  }
+
+  void start_message(Connection& c, std::uint64_t now) {
+    fill_message(c.message.data(), size_, c.index, c.seq);
+    c.sent = 0;
+    c.received = 0;
+    c.started_ns = now;
+    flush(c);
+  }
+
+  void flush(Connection& c) {
+    while (c.sent < size_) {
+      const ssize_t n = ::send(c.fd, c.message.data() + c.sent, size_ - c.sent, MSG_NOSIGNAL);
+      if (n >= 0) {
+        c.sent += static_cast<std::size_t>(n);
+      } else if (errno == EAGAIN) {
+        if (!c.want_write) {
+          if (const int err = watch(c, EPOLL_CTL_MOD, EPOLLIN | EPOLLOUT)) {
+            report(c, "epoll_ctl", err);
+            return fail(c);
+          }
+          c.want_write = true;
+        }
+        return;
+      } else if (errno != EINTR) {
+        report(c, "send", errno);
+        return fail(c);
+      }
+    }
+    if (c.want_write) {
+      c.want_write = false;
+      if (const int err = watch(c, EPOLL_CTL_MOD, EPOLLIN)) {
+        report(c, "epoll_ctl", err);
+        fail(c);
+      }
+    }
+  }
+
+  void fail(Connection& c) {
+    ++errors_.resets;
+    close_connection(c);
+  }
+
+  void on_readable(Connection& c) {
+    for (;;) {
+      const ssize_t n = ::read(c.fd, scratch_.data(), scratch_.size());
+      if (n == 0) {
+        report(c, "the server closed the connection");
+        ++errors_.short_connections;
+        return close_connection(c);
+      }
+      if (n < 0) {
+        if (errno == EAGAIN) return;
+        if (errno == EINTR) continue;
+        report(c, "read", errno);
+        return fail(c);
+      }
+      if (!check_echo(c, static_cast<std::size_t>(n))) {
+        ++errors_.mismatches;
+        return close_connection(c);
+      }
+      c.received += static_cast<std::size_t>(n);
+      if (c.received == size_) complete(c);
+      if (c.state != State::kOpen) return;
+      // Level-triggered: a short read means the socket was drained, and anything arriving later
+      // is reported again. Reading on to EAGAIN would cost a syscall per message.
+      if (static_cast<std::size_t>(n) < scratch_.size()) return;
+    }
+  }
+
+  bool check_echo(Connection& c, std::size_t n) {
+    if (c.received + n > c.sent) {
+      char what[128];
+      std::snprintf(what, sizeof what, "%zu bytes echoed, only %zu sent", c.received + n, c.sent);
+      report(c, what);
+      return false;
+    }
+    const unsigned char* expected = c.message.data() + c.received;
+    if (std::memcmp(scratch_.data(), expected, n) == 0) return true;
+    std::size_t at = 0;
+    while (scratch_[at] == expected[at]) ++at;
+    char what[128];
+    std::snprintf(what, sizeof what, "byte %zu is 0x%02x, expected 0x%02x", c.received + at,
+                  scratch_[at], expected[at]);
+    report(c, what);
+    return false;
+  }
+
+  void complete(Connection& c) {
+    const std::uint64_t now = now_ns();
+    if (now >= measure_from_ && now < measure_until_) latencies_.record(now - c.started_ns);
+    ++total_msgs_;
+    c.last_done_ns = now;
+    ++c.seq;
+    if (now < measure_until_) start_message(c, now);
+  }
+
+  // ---- results ----
+
+  // loadgen's own CPU time against the wall-clock time of the whole run: near 1, loadgen rather
+  // than the server may be what limits the rate.
+  double cpu_share() const {
+    rusage usage{};
+    ::getrusage(RUSAGE_SELF, &usage);
+    const double cpu = usage.ru_utime.tv_sec + usage.ru_stime.tv_sec +
+                       (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+    return cpu / ((now_ns() - run_start_) / 1e9);
+  }
+
+  void print_results() {
+    const double loadgen_cpu = cpu_share();
+    const std::uint64_t msgs = latencies_.count();
+    const double rate = msgs / options_.duration_s;
+    const std::uint64_t p50 = latencies_.percentile_us(0.50);
+    const std::uint64_t p99 = latencies_.percentile_us(0.99);
+    std::FILE* human = options_.json ? stderr : stdout;
+    std::fprintf(human,
+                 "%ld connections x %ld B, %.1f s (+%.1f s warm-up, %.2f s connecting): %llu msgs, "
+                 "%.0f msgs/s, p50 %llu us, p99 %llu us, loadgen CPU %.0f%%, %ld errors",
+                 options_.connections, options_.size, options_.duration_s, options_.warmup_s,
+                 connect_seconds_, static_cast<unsigned long long>(msgs), rate,
+                 static_cast<unsigned long long>(p50), static_cast<unsigned long long>(p99),
+                 loadgen_cpu * 100, errors_.total());
+    if (errors_.total() != 0) {
+      std::fprintf(human, " (%ld connect, %ld reset, %ld mismatch, %ld short, %ld stalled)",
+                   errors_.connect_failures, errors_.resets, errors_.mismatches,
+                   errors_.short_connections, errors_.stalled);
+    }
+    std::fprintf(human, "\n");
+    if (!options_.json) return;
+    std::printf(
+        "{\"connections\":%ld,\"size\":%ld,\"duration_s\":%g,\"warmup_s\":%g,\"msgs\":%llu,"
+        "\"msgs_per_s\":%.1f,\"p50_us\":%llu,\"p99_us\":%llu,\"total_msgs\":%llu,"
+        "\"loadgen_cpu\":%.2f,\"errors\":%ld,"
+        "\"connect_failures\":%ld,\"resets\":%ld,\"mismatches\":%ld,\"short_connections\":%ld,"
+        "\"stalled\":%ld}\n",
+        options_.connections, options_.size, options_.duration_s, options_.warmup_s,
+        static_cast<unsigned long long>(msgs), rate, static_cast<unsigned long long>(p50),
+        static_cast<unsigned long long>(p99), static_cast<unsigned long long>(total_msgs_),
+        loadgen_cpu, errors_.total(), errors_.connect_failures, errors_.resets, errors_.mismatches,
+        errors_.short_connections, errors_.stalled);
+  }
+
+  const Options options_;
+  const sockaddr_in address_;
+  const std::size_t size_;
+  std::vector<unsigned char> scratch_;  // every read lands here, then is compared in place
+  std::vector<Connection> connections_;
+  int epoll_fd_ = -1;
+  std::uint64_t run_start_ = 0;
+  std::uint64_t measure_from_ = 0;
+  std::uint64_t measure_until_ = 0;
+  double connect_seconds_ = 0;
+  LatencyHistogram latencies_;
+  std::uint64_t total_msgs_ = 0;
+  Errors errors_;
+  int reported_ = 0;
+};
+
+// ---- command line ----
+
+[[noreturn]] void usage(const char* why) {
+  std::fprintf(stderr,
+               "loadgen: %s\nusage: loadgen --port N [--host 127.0.0.1] [--connections C] "
+               "[--size B] [--duration S] [--warmup S] [--json]\n",
+               why);
+  std::exit(2);
+}
+
+long parse_long(const char* text, long lo, long hi, const char* what) {
+  char* end = nullptr;
+  errno = 0;
+  const long v = std::strtol(text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0' || v < lo || v > hi) usage(what);
+  return v;
+}
+
+double parse_seconds(const char* text, const char* what) {
+  char* end = nullptr;
+  const double v = std::strtod(text, &end);
+  if (end == text || *end != '\0' || !(v >= 0) || v > 86400) usage(what);
+  return v;
+}
+
+Options parse_options(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--json") {
+      o.json = true;
+      continue;
+    }
+    if (i + 1 >= argc) usage("missing value after an option");
+    const char* value = argv[++i];
+    if (arg == "--host") {
+      o.host = value;
+    } else if (arg == "--port") {
+      o.port = static_cast<int>(parse_long(value, 1, 65535, "--port: 1 to 65535"));
+    } else if (arg == "--connections") {
+      o.connections = parse_long(value, 1, 1'000'000, "--connections: 1 to 1000000");
+    } else if (arg == "--size") {
+      o.size = parse_long(value, 1, kMaxSize, "--size: 1 to 1048576 bytes");
+    } else if (arg == "--duration") {
+      o.duration_s = parse_seconds(value, "--duration: seconds, more than 0");
+    } else if (arg == "--warmup") {
+      o.warmup_s = parse_seconds(value, "--warmup: seconds");
+    } else {
+      usage("unknown option");
+    }
+  }
+  if (o.port < 0) usage("--port is required");
+  if (o.duration_s <= 0) usage("--duration: seconds, more than 0");
+  return o;
+}
+
+// Every connection is a descriptor: take all the hard limit allows.
+bool raise_fd_limit(long needed) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return false;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) return false;
+  }
+  if (limit.rlim_cur != RLIM_INFINITY && static_cast<long>(limit.rlim_cur) < needed) {
+    std::fprintf(stderr, "loadgen: RLIMIT_NOFILE is %llu, %ld connections need about %ld\n",
+                 static_cast<unsigned long long>(limit.rlim_cur), needed - 16, needed);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options options = parse_options(argc, argv);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(options.port));
+  if (::inet_pton(AF_INET, options.host.c_str(), &address.sin_addr) != 1) {
+    usage("--host: an IPv4 address");
+  }
+  if (!raise_fd_limit(options.connections + 16)) return 1;
+  LoadGenerator generator(options, address);
+  return generator.run();
+}
