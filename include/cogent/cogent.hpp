@@ -16,5 +16,6 @@
 #include "cogent/run.hpp"
 #include "cogent/sleep.hpp"
 #include "cogent/task.hpp"
+#include "cogent/thread_pool.hpp"
 #include "cogent/timeout.hpp"
 #include "cogent/wait_fd.hpp"

@@ -219,10 +219,10 @@ void Scheduler::reap_exited() noexcept {
 void Scheduler::call_soon(std::function<void()> fn) { callbacks_.push_back(std::move(fn)); }
 
 void Scheduler::post(std::function<void()> fn) {
-  {
-    std::lock_guard lock(post_mutex_);
-    posted_.push_back(std::move(fn));
-  }
+  // All under the lock: once the hub can drain `fn` it may run it, resume the greenlet it wakes,
+  // and exit its thread, destroying this scheduler; the poster must be done with us by then.
+  std::lock_guard lock(post_mutex_);
+  posted_.push_back(std::move(fn));
   has_posts_.store(true, std::memory_order_release);
   backend_->wake();
 }
@@ -336,7 +336,8 @@ void Scheduler::drain_posts() {
 bool Scheduler::stuck() const noexcept {
   // An armed multishot accept nobody waits on cannot wake anyone.
   return ready_.empty() && callbacks_.empty() && timers_.empty() &&
-         backend_->pending() <= accepts_.idle() && !has_posts_.load(std::memory_order_acquire);
+         backend_->pending() <= accepts_.idle() && !has_posts_.load(std::memory_order_acquire) &&
+         external_waits_ == 0;
 }
 
 void Scheduler::deliver_loop_exit() {

@@ -81,6 +81,10 @@ class Scheduler {
   void shutdown();
   /// The report for a greenlet woken by LoopExit.
   std::string take_loop_exit_message() { return std::move(loop_exit_message_); }
+  /// Work outstanding outside the hub (a thread pool job) that will wake a waiter through post():
+  /// while any is held the hub is not stuck, so it waits instead of raising LoopExit.
+  void hold_external() noexcept { ++external_waits_; }
+  void release_external() noexcept { --external_waits_; }
 
  private:
   class MainCore;
@@ -130,6 +134,7 @@ class Scheduler {
   std::mutex post_mutex_;
   std::vector<std::function<void()>> posted_;
   std::atomic<bool> has_posts_{false};
+  std::size_t external_waits_ = 0;
   std::string loop_exit_message_;
   ThreadState thread_state_;
 };
