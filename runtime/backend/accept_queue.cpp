@@ -85,6 +85,13 @@ bool AcceptQueue::retire() noexcept {
   ready_.clear();
   if (!armed_) return true;
   backend_.cancel(this);
+  // The standing request holds the listening socket open: until the cancellation has run, a
+  // closed listener would still take connections and keep its port bound.
+  try {
+    backend_.flush();
+  } catch (const std::exception&) {
+    // The cancellation stays queued for the next loop turn.
+  }
   return false;
 }
 

@@ -45,6 +45,10 @@ class Backend {
   /// with its result if that won the race.
   virtual void cancel(IoCompletion* c) noexcept = 0;
 
+  /// Hands queued submissions (a cancellation) to the kernel now, without waiting for events,
+  /// for when their effect must not wait for the next loop turn.
+  virtual void flush() {}
+
   /// Requests in flight, the wake-up source excluded.
   virtual std::size_t pending() const noexcept = 0;
 };

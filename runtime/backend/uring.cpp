@@ -124,12 +124,6 @@ class UringBackend final : public Backend {
       case IoKind::kWrite:
         io_uring_prep_write(sqe, r.fd, r.buf, len, offset);
         break;
-      case IoKind::kReadv:
-        io_uring_prep_readv(sqe, r.fd, static_cast<const iovec*>(r.buf), len, offset);
-        break;
-      case IoKind::kWritev:
-        io_uring_prep_writev(sqe, r.fd, static_cast<const iovec*>(r.buf), len, offset);
-        break;
       case IoKind::kRecvFrom:
         io_uring_prep_recvmsg(sqe, r.fd, static_cast<msghdr*>(r.buf),
                               static_cast<unsigned>(r.flags));
@@ -153,6 +147,9 @@ class UringBackend final : public Backend {
         break;
       case IoKind::kConnect:
         throw std::logic_error("cogent: connect is polled, not submitted");
+      case IoKind::kRecvv:
+      case IoKind::kSendv:
+        throw std::logic_error("cogent: vectored socket calls are submitted as msghdr calls");
     }
     io_uring_sqe_set_data(sqe, c);
     ++pending_;
@@ -162,6 +159,14 @@ class UringBackend final : public Backend {
     io_uring_sqe* sqe = next_sqe();
     io_uring_prep_cancel(sqe, c, 0);
     io_uring_sqe_set_data64(sqe, kIgnored);
+  }
+
+  void flush() override {
+    // get_events also runs the deferred task work (DEFER_TASKRUN) that finishes cancellations.
+    const int rc = io_uring_submit_and_get_events(&ring_);
+    if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
+      throw std::system_error(-rc, std::generic_category(), "cogent: io_uring_enter");
+    }
   }
 
   std::size_t pending() const noexcept override { return pending_; }

@@ -24,14 +24,17 @@ void FdWaiters::remove(IoOperation& op) noexcept {
   op.registered_ = false;
 }
 
-void FdWaiters::fail_all(int fd) noexcept {
-  if (fd < 0 || static_cast<std::size_t>(fd) >= heads_.size()) return;
+std::size_t FdWaiters::fail_all(int fd) noexcept {
+  if (fd < 0 || static_cast<std::size_t>(fd) >= heads_.size()) return 0;
+  std::size_t failed = 0;
   // fail_closed() may complete (and unlink) the operation at once, as epoll's cancel does.
   for (IoOperation* op = heads_[static_cast<std::size_t>(fd)]; op != nullptr;) {
     IoOperation* next = op->fd_next_;
     op->fail_closed();
     op = next;
+    ++failed;
   }
+  return failed;
 }
 
 }  // namespace cogent::detail

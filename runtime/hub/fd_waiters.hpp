@@ -12,8 +12,9 @@ class FdWaiters {
  public:
   void add(IoOperation& op);
   void remove(IoOperation& op) noexcept;
-  /// Fails every operation waiting on `fd` (their completion may come later on io_uring).
-  void fail_all(int fd) noexcept;
+  /// Fails every operation waiting on `fd` (their completion may come later on io_uring);
+  /// returns how many there were.
+  std::size_t fail_all(int fd) noexcept;
 
  private:
   std::vector<IoOperation*> heads_;

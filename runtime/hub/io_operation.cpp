@@ -16,7 +16,7 @@ namespace cogent::detail {
 namespace {
 
 bool is_read(IoKind k) noexcept {
-  return k == IoKind::kRecv || k == IoKind::kRead || k == IoKind::kReadv ||
+  return k == IoKind::kRecv || k == IoKind::kRead || k == IoKind::kRecvv ||
          k == IoKind::kRecvFrom || k == IoKind::kAccept;
 }
 
@@ -49,16 +49,20 @@ long perform_now(const IoRequest& r) noexcept {
       case IoKind::kWrite:
         n = r.offset < 0 ? ::write(r.fd, r.buf, r.len) : ::pwrite(r.fd, r.buf, r.len, r.offset);
         break;
-      case IoKind::kReadv:
-        n = r.offset < 0
-                ? ::readv(r.fd, static_cast<iovec*>(r.buf), static_cast<int>(r.len))
-                : ::preadv(r.fd, static_cast<iovec*>(r.buf), static_cast<int>(r.len), r.offset);
+      case IoKind::kRecvv: {
+        msghdr m{};
+        m.msg_iov = static_cast<iovec*>(r.buf);
+        m.msg_iovlen = r.len;
+        n = ::recvmsg(r.fd, &m, r.flags | MSG_DONTWAIT);
         break;
-      case IoKind::kWritev:
-        n = r.offset < 0
-                ? ::writev(r.fd, static_cast<iovec*>(r.buf), static_cast<int>(r.len))
-                : ::pwritev(r.fd, static_cast<iovec*>(r.buf), static_cast<int>(r.len), r.offset);
+      }
+      case IoKind::kSendv: {
+        msghdr m{};
+        m.msg_iov = static_cast<iovec*>(r.buf);
+        m.msg_iovlen = r.len;
+        n = ::sendmsg(r.fd, &m, r.flags | MSG_DONTWAIT | MSG_NOSIGNAL);
         break;
+      }
       case IoKind::kRecvFrom:
         n = ::recvmsg(r.fd, static_cast<msghdr*>(r.buf), r.flags | MSG_DONTWAIT);
         break;
@@ -164,6 +168,11 @@ void IoOperation::arm() {
     in_flight_ = in_accept_queue_ = true;  // wait() may complete us at once
     hub.accepts().of(request_.fd, request_.flags).wait(*this);
     return;
+  } else if (request_.kind == IoKind::kRecvv || request_.kind == IoKind::kSendv) {
+    vector_msg_.msg_iov = static_cast<iovec*>(request_.buf);
+    vector_msg_.msg_iovlen = request_.len;
+    const IoKind kind = request_.kind == IoKind::kRecvv ? IoKind::kRecvFrom : IoKind::kSendTo;
+    hub.backend().submit(IoRequest{kind, request_.fd, request_.flags, &vector_msg_}, this);
   } else {
     hub.backend().submit(request_, this);
   }
@@ -260,9 +269,19 @@ void DoneOutcome::take(const IoOperation& op, long outcome) {
 
 int close_fd(int fd) noexcept {
   if (Hub* hub = Hub::existing()) {
-    hub->scheduler().fd_waiters().fail_all(fd);
-    hub->scheduler().accepts().close(fd);
-    hub->scheduler().backend().forget_fd(fd);
+    Scheduler& s = hub->scheduler();
+    const bool cancelled = s.fd_waiters().fail_all(fd) > 0;
+    s.accepts().close(fd);
+    s.backend().forget_fd(fd);
+    // A request still in the ring holds the file open: run the cancellations now, so that the
+    // peer sees the close when close() returns, not at the next loop turn.
+    if (cancelled) {
+      try {
+        s.backend().flush();
+      } catch (const std::exception&) {
+        // They stay queued for the next loop turn.
+      }
+    }
   }
   return ::close(fd) < 0 ? -errno : 0;
 }

@@ -70,13 +70,13 @@ void StreamSocket::write_all(const void* buf, std::size_t len) {
 
 std::size_t StreamSocket::readv(std::span<const iovec> iov) {
   return detail::io_blocking<CountOutcome>(
-      "readv", vector_request(IoKind::kReadv, checked_fd("readv"), iov, kMaxIov),
+      "readv", vector_request(IoKind::kRecvv, checked_fd("readv"), iov, kMaxIov),
       IoStart::kTryFirst);
 }
 
 std::size_t StreamSocket::writev(std::span<const iovec> iov) {
   return detail::io_blocking<CountOutcome>(
-      "writev", vector_request(IoKind::kWritev, checked_fd("writev"), iov, kMaxIov),
+      "writev", vector_request(IoKind::kSendv, checked_fd("writev"), iov, kMaxIov),
       IoStart::kTryFirst);
 }
 
@@ -105,13 +105,13 @@ detail::IoAwaiter<ExactOutcome> StreamSocket::async_write_all(const void* buf, s
 
 detail::IoAwaiter<CountOutcome> StreamSocket::async_readv(std::span<const iovec> iov) {
   return detail::io_async<CountOutcome>(
-      "readv", vector_request(IoKind::kReadv, checked_fd("readv"), iov, kMaxIov),
+      "readv", vector_request(IoKind::kRecvv, checked_fd("readv"), iov, kMaxIov),
       IoStart::kTryFirst);
 }
 
 detail::IoAwaiter<CountOutcome> StreamSocket::async_writev(std::span<const iovec> iov) {
   return detail::io_async<CountOutcome>(
-      "writev", vector_request(IoKind::kWritev, checked_fd("writev"), iov, kMaxIov),
+      "writev", vector_request(IoKind::kSendv, checked_fd("writev"), iov, kMaxIov),
       IoStart::kTryFirst);
 }
 

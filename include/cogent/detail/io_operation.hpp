@@ -28,8 +28,8 @@ enum class IoKind : std::uint8_t {
   kSend,      // buf, len, flags (MSG_NOSIGNAL is always added)
   kRead,      // buf, len, offset (-1: the file position)
   kWrite,     // buf, len, offset
-  kReadv,     // buf = iovec*, len = count, offset
-  kWritev,    // buf = iovec*, len = count, offset
+  kRecvv,     // socket: buf = iovec*, len = count (recvmsg)
+  kSendv,     // socket: buf = iovec*, len = count (sendmsg, MSG_NOSIGNAL: never SIGPIPE)
   kRecvFrom,  // buf = msghdr*
   kSendTo,    // buf = msghdr*
   kAccept,    // buf = sockaddr*, addrlen, flags (SOCK_*)
@@ -121,6 +121,7 @@ class IoOperation : public Operation, private IoCompletion {
   bool closed_ = false;
   long result_ = 0;
   std::size_t done_ = 0;
+  msghdr vector_msg_{};             // kRecvv/kSendv handed to the ring as recvmsg/sendmsg
   IoOperation* fd_prev_ = nullptr;  // the hub's per-descriptor list of waiters
   IoOperation* fd_next_ = nullptr;
   bool registered_ = false;
