@@ -10,6 +10,7 @@
 
 #include "cogent/clock.hpp"
 #include "cogent/error.hpp"
+#include "cogent/fs.hpp"
 #include "cogent/greenlet.hpp"
 #include "cogent/hub.hpp"
 #include "cogent/net.hpp"
