@@ -8,9 +8,11 @@
 #include <system_error>
 
 #include "support/backend_fixture.hpp"
+#include "support/system_error_of.hpp"
 
 using namespace std::chrono_literals;
 namespace fs = cogent::fs;
+using cogent::test::system_error_of;
 
 namespace {
 
@@ -41,15 +43,6 @@ std::string pattern(std::size_t n) {
   return s;
 }
 
-int errno_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::system_error& e) {
-    return e.code().value();
-  }
-  return 0;
-}
-
 }  // namespace
 
 TEST_CASE("write_file then read_file returns the same bytes", "[fs]") {
@@ -68,8 +61,8 @@ TEST_CASE("write_file then read_file returns the same bytes", "[fs]") {
 TEST_CASE("read_file of a missing file is ENOENT; of an empty file, empty", "[fs]") {
   TempDir dir;
   cogent::test::on_each_backend([&] {
-    CHECK(errno_of([&] { fs::read_file(dir.file("missing")); }) == ENOENT);
-    CHECK(errno_of([&] { fs::File::open(dir.file("missing")); }) == ENOENT);
+    CHECK(system_error_of([&] { fs::read_file(dir.file("missing")); }) == ENOENT);
+    CHECK(system_error_of([&] { fs::File::open(dir.file("missing")); }) == ENOENT);
     fs::write_file(dir.file("empty"), "");
     CHECK(fs::read_file(dir.file("empty")).empty());
   });
@@ -91,7 +84,7 @@ TEST_CASE("pread and pwrite work at offsets and leave the position alone", "[fs]
     f.fsync();
     f.close();
     CHECK_FALSE(f.is_open());
-    CHECK(errno_of([&] { f.read(buf, 1); }) == EBADF);
+    CHECK(system_error_of([&] { f.read(buf, 1); }) == EBADF);
     CHECK_THROWS_AS(fs::File::open(dir.file("p")).pread(buf, 1, -1), std::invalid_argument);
   });
 }

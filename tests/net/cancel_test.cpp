@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "support/backend_fixture.hpp"
+#include "support/system_error_of.hpp"
 #include "support/tcp_pair.hpp"
 
 using namespace std::chrono_literals;
@@ -22,6 +23,8 @@ using cogent::net::ListenOptions;
 using cogent::net::SocketAddress;
 using cogent::net::TcpListener;
 using cogent::net::TcpStream;
+
+using cogent::test::system_error_of;
 
 namespace {
 
@@ -58,17 +61,6 @@ class SilentListener {
   std::vector<TcpStream> fillers_;
   bool full_ = false;
 };
-
-/// Runs `f`, which must throw std::system_error; returns its errno (0 if it did not throw).
-template <class F>
-int system_error_of(F&& f) {
-  try {
-    f();
-  } catch (const std::system_error& e) {
-    return e.code().value();
-  }
-  return 0;
-}
 
 /// 0 to 2 ms in 50 µs steps, spread over the rounds of a race: some rounds the data wins, some
 /// the deadline, and some both land in the same loop turn.

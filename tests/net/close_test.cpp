@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "support/backend_fixture.hpp"
+#include "support/system_error_of.hpp"
 #include "support/tcp_pair.hpp"
 
 using namespace std::chrono_literals;
@@ -24,21 +25,12 @@ using cogent::net::TcpStream;
 using cogent::net::UnixListener;
 using cogent::net::UnixStream;
 
+using cogent::test::system_error_of;
+
 namespace {
 
 /// Generous bound for "promptly": far above any scheduling delay, far below a hang.
 constexpr auto kPrompt = 1s;
-
-/// Runs `f`, which must throw std::system_error; returns its errno (0 if it did not throw).
-template <class F>
-int system_error_of(F&& f) {
-  try {
-    f();
-  } catch (const std::system_error& e) {
-    return e.code().value();
-  }
-  return 0;
-}
 
 }  // namespace
 

@@ -20,6 +20,7 @@
 #include "support/backend_fixture.hpp"
 #include "support/byte_pattern.hpp"
 #include "support/child_backend.hpp"
+#include "support/system_error_of.hpp"
 #include "support/tcp_pair.hpp"
 
 using namespace std::chrono_literals;
@@ -32,21 +33,12 @@ using cogent::net::UnixListener;
 using cogent::net::UnixStream;
 using cogent::test::BytePattern;
 
+using cogent::test::system_error_of;
+
 namespace {
 
 constexpr int kTinyBuffer = 4096;  // the kernel doubles it: SO_*BUF then reads 8192
 constexpr std::size_t kMiB = 1 << 20;
-
-/// Runs `f`, which must throw std::system_error; returns its errno (0 if it did not throw).
-template <class F>
-int system_error_of(F&& f) {
-  try {
-    f();
-  } catch (const std::system_error& e) {
-    return e.code().value();
-  }
-  return 0;
-}
 
 /// A TCP connection whose four buffers are tiny, set before the connection exists: on the
 /// client socket before connect, on the listener before the SYN arrives (accepted sockets
