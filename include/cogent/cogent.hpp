@@ -9,10 +9,13 @@
 #pragma once
 
 #include "cogent/clock.hpp"
+#include "cogent/condition.hpp"
 #include "cogent/error.hpp"
+#include "cogent/event.hpp"
 #include "cogent/fs.hpp"
 #include "cogent/greenlet.hpp"
 #include "cogent/hub.hpp"
+#include "cogent/lock.hpp"
 #include "cogent/net.hpp"
 #include "cogent/run.hpp"
 #include "cogent/sleep.hpp"

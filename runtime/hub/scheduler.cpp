@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <new>
 #include <stdexcept>
+#include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "cogent/error.hpp"
 #include "cogent/greenlet.hpp"
@@ -352,23 +355,53 @@ void Scheduler::deliver_loop_exit() {
 }
 
 std::string Scheduler::describe_waits() const {
+  std::vector<const GreenletCore*> cores{main_.get()};
+  for (const GreenletCore* c = live_.first(); c != nullptr; c = GreenletList::next(c)) {
+    cores.push_back(c);
+  }
+  auto who = [this](const GreenletCore* c) {
+    return c == main_.get() ? std::string("main greenlet") : "greenlet " + std::to_string(c->id_);
+  };
+  auto awaited = [](const GreenletCore* c) -> const Holdable* {
+    return c->blocked_on_ != nullptr ? c->blocked_on_->awaited_holdable() : nullptr;
+  };
+
   std::string s =
       "cogent: this operation would block forever: nothing is runnable and no timer, "
       "I/O or wake-up is pending";
-  auto line = [&s](const GreenletCore& c, const char* who) {
-    s += "\n  ";
-    s += who;
-    if (c.blocked_on_ != nullptr) {
-      s += " waits for ";
-      s += c.blocked_on_->describe();
-    } else {
+  for (const GreenletCore* c : cores) {
+    s += "\n  " + who(c);
+    if (c->blocked_on_ == nullptr) {
       s += " is suspended";
+      continue;
     }
-  };
-  line(*main_, "main greenlet");
-  for (const GreenletCore* c = live_.first(); c != nullptr; c = GreenletList::next(c)) {
-    const std::string who = "greenlet " + std::to_string(c->id_);
-    line(*c, who.c_str());
+    s += " waits for " + c->blocked_on_->describe();
+    if (const Holdable* lock = awaited(c)) {
+      const GreenletCore* holder = lock->holder();
+      s += holder != nullptr ? ", held by " + who(holder) : ", which is free";
+    }
+  }
+
+  // Lock cycles: follow "waits for a lock held by" from each greenlet; a walk that comes back to
+  // a greenlet it passed is a cycle, reported once.
+  std::unordered_map<const GreenletCore*, std::size_t> walk_of;
+  for (std::size_t start = 0; start < cores.size(); ++start) {
+    std::vector<const GreenletCore*> path;
+    const GreenletCore* c = cores[start];
+    while (c != nullptr && !walk_of.contains(c)) {
+      walk_of[c] = start;
+      path.push_back(c);
+      const Holdable* lock = awaited(c);
+      c = lock != nullptr ? lock->holder() : nullptr;
+    }
+    if (c == nullptr || walk_of[c] != start) continue;
+    const auto first = std::find(path.begin(), path.end(), c);
+    const std::vector<const GreenletCore*> cycle(first, path.end());
+    s += "\n  lock cycle: " + who(cycle[0]) + " holds " + awaited(cycle.back())->name() +
+         " and waits for " + awaited(cycle[0])->name();
+    for (std::size_t i = 1; i < cycle.size(); ++i) {
+      s += ", held by " + who(cycle[i]) + ", which waits for " + awaited(cycle[i])->name();
+    }
   }
   return s;
 }

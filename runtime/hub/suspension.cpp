@@ -65,6 +65,11 @@ void Suspension::begin_async(std::coroutine_handle<> resume_point) {
 }
 
 void Suspension::begin(GreenletCore* self) {
+  if (self->kill_pending_) {
+    // Killed after its last wait had already done its work (a lock granted, an item handed over).
+    self->kill_pending_ = false;
+    throw GreenletExit();
+  }
   if (self->fired_timeout_ != nullptr) {
     // A Timeout expired after this greenlet's last wait had already done its work.
     throw TimeoutError(static_cast<const Timeout*>(std::exchange(self->fired_timeout_, nullptr)));
@@ -104,7 +109,9 @@ WakeReason Suspension::end() {
     self->loop_exit_pending_ = false;
     throw LoopExit(current_scheduler().take_loop_exit_message());
   }
-  if (self->kill_pending_) {
+  // A kill or Timeout that came after the operation had done its work does not undo it: the
+  // lock stays acquired, the item received, the bytes read; the error comes from the next wait.
+  if (self->kill_pending_ && op_.interrupted()) {
     self->kill_pending_ = false;
     throw GreenletExit();
   }

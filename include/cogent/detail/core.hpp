@@ -30,6 +30,19 @@ struct TimerNode {
 void arm_timer(TimerNode& node, TimePoint deadline);
 void disarm_timer(TimerNode& node) noexcept;
 
+/// A primitive one greenlet holds at a time (a lock): LoopExit reports name its holder and find
+/// lock cycles through it.
+class Holdable {
+ public:
+  /// "Lock A", "Lock 0x55d0c1a0".
+  virtual std::string name() const = 0;
+  /// The greenlet holding it, null when free.
+  virtual GreenletCore* holder() const noexcept = 0;
+
+ protected:
+  ~Holdable() = default;
+};
+
 /// Something a greenlet or task is suspended in: a timer, a join, an fd becoming ready...
 /// Started once by a Suspension; ends by calling finish(), which wakes the waiter.
 class Operation {
@@ -46,6 +59,8 @@ class Operation {
   virtual void cancel() noexcept = 0;
   /// What is waited on, for LoopExit messages ("sleep", "join greenlet 3", "fd 7 readable").
   virtual std::string describe() const = 0;
+  /// The lock this operation waits to acquire, if it is one: the edges of LoopExit's wait graph.
+  virtual const Holdable* awaited_holdable() const noexcept { return nullptr; }
 
   bool finished() const noexcept { return finished_; }
   /// Finished because it was cancelled, without doing its work (nothing read, nothing accepted).
