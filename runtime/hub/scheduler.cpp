@@ -359,6 +359,9 @@ std::string Scheduler::describe_waits() const {
   for (const GreenletCore* c = live_.first(); c != nullptr; c = GreenletList::next(c)) {
     cores.push_back(c);
   }
+  // Oldest first (the main greenlet is 0): reports and cycles read in spawn order.
+  std::sort(cores.begin() + 1, cores.end(),
+            [](const GreenletCore* a, const GreenletCore* b) { return a->id_ < b->id_; });
   auto who = [this](const GreenletCore* c) {
     return c == main_.get() ? std::string("main greenlet") : "greenlet " + std::to_string(c->id_);
   };
