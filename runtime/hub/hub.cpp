@@ -62,6 +62,8 @@ Scheduler& current_scheduler() {
 
 GreenletCore* current_core() noexcept { return tls_scheduler ? tls_scheduler->current() : nullptr; }
 
+GreenletCore* running_core() { return current_scheduler().current(); }
+
 void start_core(GreenletCore* core, TimePoint when) { current_scheduler().start(core, when); }
 void switch_to_hub() { current_scheduler().switch_to_hub(); }
 void call_soon(std::function<void()> fn) { current_scheduler().call_soon(std::move(fn)); }

@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cogent/detail/local_storage.hpp"
 #include "cogent/error.hpp"
 #include "cogent/greenlet.hpp"
 #include "context/overflow_guard.hpp"
@@ -97,6 +98,7 @@ Scheduler::Scheduler(std::string_view backend)
 }
 
 Scheduler::~Scheduler() {
+  destroy_locals(*main_);  // when shutdown() did not run from the main greenlet
   // What is still alive now is stuck for good (or we are exiting from inside a greenlet): its
   // stack and state are abandoned with the process.
   while (GreenletCore* c = batch_.pop()) c->release();
@@ -135,6 +137,7 @@ void Scheduler::schedule(GreenletCore* core) noexcept {
 }
 
 void Scheduler::finalize(GreenletCore* core) noexcept {
+  destroy_locals(*core);  // while it still counts as alive, before its joiners learn it died
   core->state_ = GreenletCore::State::kDead;
   live_.erase(core);
   while (DeathWatch* w = core->watchers_) {
@@ -429,6 +432,7 @@ void Scheduler::shutdown() {
     }
     for (GreenletCore* c : cores) c->release();
   }
+  destroy_locals(*main_);  // the hub still works for their destructors (closing a socket)
 }
 
 bool Scheduler::is_delayed_start(const TimerNode& t) noexcept {

@@ -16,6 +16,7 @@
 namespace cogent::detail {
 
 class GreenletCore;
+class LocalStorage;
 
 /// A timer armed in the hub's timer heap. `on_fire` runs in the hub when the deadline passes.
 struct TimerNode {
@@ -170,6 +171,9 @@ class GreenletCore {
   void unwatch_death(DeathWatch& w) noexcept;
   void add_link(std::function<void()> cb);
 
+  /// Its cogent::local values, null until it makes one (runtime/hub/local_storage.cpp).
+  LocalStorage* locals = nullptr;
+
   // Bodies, implemented by the typed cores in greenlet.hpp.
   virtual void run_body() = 0;                        // stackful: runs the function
   virtual std::coroutine_handle<> task_handle() = 0;  // stackless: the root task
@@ -211,6 +215,9 @@ class GreenletCore {
 
 /// The greenlet or task running now on this thread; nullptr inside the hub (link callbacks).
 GreenletCore* current_core() noexcept;
+/// As current_core(), creating this thread's hub first if there is none yet, so that the main
+/// greenlet has its identity before it takes a lock.
+GreenletCore* running_core();
 /// Hands a new core to this thread's hub: it will start on a later loop turn (or at `when`).
 /// Takes a reference for the hub until the greenlet dies.
 void start_core(GreenletCore* core, TimePoint when = TimePoint::min());
