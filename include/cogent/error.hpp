@@ -40,6 +40,21 @@ class EndOfStream : public Error {
   using Error::Error;
 };
 
+/// A put found no free slot: put_nowait() on a full queue, or put() whose timeout passed.
+class Full : public Error {
+ public:
+  Full() : Error("cogent: queue full") {}
+  using Error::Error;
+};
+
+/// A get found no item: get_nowait() or peek_nowait() on an empty queue, or a get whose timeout
+/// passed.
+class Empty : public Error {
+ public:
+  Empty() : Error("cogent: queue empty") {}
+  using Error::Error;
+};
+
 /// Raised inside a greenlet or task by `kill()`, at its next switch. Letting it propagate ends the
 /// greenlet; its destructors run on the way out.
 class GreenletExit : public Error {

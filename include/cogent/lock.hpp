@@ -77,7 +77,7 @@ class RLock : public detail::PermitLock<RLock> {
   void release();
   bool locked() const noexcept { return permits_.count() == 0; }
   /// Held by the calling greenlet or task.
-  bool owned() const noexcept { return locked() && permits_.holder() == detail::current_core(); }
+  bool owned() const { return locked() && permits_.holder() == detail::running_core(); }
   /// How many times its holder has acquired it (0 when unlocked).
   std::size_t depth() const noexcept { return permits_.depth(); }
 };

@@ -313,3 +313,35 @@ TEST_CASE("a counter guarded by a Lock is exact when every holder yields inside"
     CHECK(counter == 10'000);
   });
 }
+
+TEST_CASE("Semaphore and RLock waits end by deadline, Timeout and kill without losing a permit",
+          "[semaphore][rlock][timeout][kill]") {
+  cogent::test::on_each_backend([] {
+    cogent::Semaphore sem(1);
+    cogent::RLock rlock;
+    sem.acquire();
+    rlock.acquire();
+    auto by_deadline = cogent::spawn([&] { return sem.acquire(2ms) || rlock.acquire(2ms); });
+    auto by_timeout = cogent::spawn([&] {
+      cogent::Timeout t(2ms);
+      sem.acquire();
+    });
+    auto by_timeout_r = cogent::spawn([&] {
+      cogent::Timeout t(2ms);
+      rlock.acquire();
+    });
+    auto by_kill = cogent::spawn([&] { sem.acquire(); });
+    auto by_kill_r = cogent::spawn([&] { rlock.acquire(); });
+    CHECK_FALSE(by_deadline.get());
+    CHECK_THROWS_AS(by_timeout.get(), cogent::TimeoutError);
+    CHECK_THROWS_AS(by_timeout_r.get(), cogent::TimeoutError);
+    by_kill.kill();
+    by_kill_r.kill();
+    CHECK(sem.waiting() == 0);
+    CHECK(rlock.waiting() == 0);
+    sem.release();
+    rlock.release();
+    CHECK(sem.value() == 1);
+    CHECK_FALSE(rlock.locked());
+  });
+}

@@ -66,7 +66,7 @@ class Permits final : public Holdable {
 class AcquireOperation final : public ParkedOperation {
  public:
   explicit AcquireOperation(Permits& permits) noexcept : permits_(permits) {}
-  bool ready_now() noexcept { return permits_.try_take(current_core()); }
+  bool ready_now() { return permits_.try_take(running_core()); }
   void start() override;
   std::string describe() const override { return permits_.name(); }
   const Holdable* awaited_holdable() const noexcept override {
@@ -95,7 +95,7 @@ class PermitLock {
     if (deadline == TimePoint::min()) return try_acquire();
     return run_blocking<AcquireOperation>("acquire", deadline, permits_);
   }
-  bool try_acquire() noexcept { return permits_.try_take(current_core()); }
+  bool try_acquire() { return permits_.try_take(running_core()); }
 
   /// `co_await m.async_acquire()`; with a timeout it yields false when the time ran out.
   auto async_acquire() { return async_acquire_until(TimePoint::max()); }
@@ -124,7 +124,7 @@ class PermitLock {
 
   void lock() { acquire(); }
   void unlock() { self().release(); }
-  bool try_lock() noexcept { return try_acquire(); }
+  bool try_lock() { return try_acquire(); }
   template <class Rep, class Period>
   bool try_lock_for(std::chrono::duration<Rep, Period> timeout) {
     return acquire(timeout);
