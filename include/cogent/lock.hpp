@@ -61,10 +61,17 @@ class Lock : public detail::PermitLock<Lock> {
   explicit Lock(std::string name = {})
       : PermitLock("Lock", 1, detail::Permits::Sharing::kExclusive, std::move(name)) {}
 
-  void release();
+  void release() {
+    if (!locked()) [[unlikely]]
+      throw_not_locked();
+    permits_.give();
+  }
   bool locked() const noexcept { return permits_.count() == 0; }
   /// Greenlet::id() of the holder; 0 for a thread's main greenlet and when unlocked.
   std::uint64_t holder_id() const noexcept;
+
+ private:
+  [[noreturn]] void throw_not_locked() const;
 };
 
 /// A reentrant, owner-aware lock: its holder may acquire it again (each acquire needs its own

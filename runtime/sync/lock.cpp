@@ -8,7 +8,7 @@
 namespace cogent {
 namespace detail {
 
-void Permits::give() noexcept {
+void Permits::give_slow() noexcept {
   if (sharing_ == Sharing::kReentrant && --depth_ > 0) return;
   if (ParkedOperation* next = waiters_.pop_front()) {
     holder_ = next->waiter();  // handed over: the count stays at zero
@@ -41,10 +41,8 @@ void Semaphore::release() {
   permits_.give();
 }
 
-void Lock::release() {
-  if (!locked())
-    throw std::logic_error("cogent::Lock::release: " + permits_.name() + " is not locked");
-  permits_.give();
+void Lock::throw_not_locked() const {
+  throw std::logic_error("cogent::Lock::release: " + permits_.name() + " is not locked");
 }
 
 std::uint64_t Lock::holder_id() const noexcept {

@@ -5,9 +5,7 @@
 
 namespace cogent::detail {
 
-ParkedOperation::~ParkedOperation() {
-  if (list_ != nullptr) list_->erase(*this);
-}
+void ParkedOperation::unlink() noexcept { list_->erase(*this); }
 
 void ParkedOperation::park(WaitList& list) noexcept { list.push_back(*this); }
 

@@ -22,12 +22,15 @@ class ParkedOperation : public Operation {
   void serve() noexcept { finish(); }
 
  protected:
-  ~ParkedOperation();
+  ~ParkedOperation() {
+    if (list_ != nullptr) unlink();
+  }
   /// Called from start() when the operation cannot complete at once.
   void park(WaitList& list) noexcept;
 
  private:
   friend class WaitList;
+  void unlink() noexcept;
   ParkedOperation* prev_ = nullptr;
   ParkedOperation* next_ = nullptr;
   WaitList* list_ = nullptr;

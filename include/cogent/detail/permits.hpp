@@ -41,7 +41,14 @@ class Permits final : public Holdable {
     return true;
   }
   /// Returns a permit (one level of a reentrant hold): to the first waiter if there is one.
-  void give() noexcept;
+  void give() noexcept {
+    if (waiters_.empty() && sharing_ != Sharing::kReentrant) [[likely]] {
+      ++count_;
+      holder_ = nullptr;
+      return;
+    }
+    give_slow();
+  }
 
   std::size_t count() const noexcept { return count_; }
   std::size_t waiting() const noexcept { return waiters_.size(); }
@@ -54,6 +61,8 @@ class Permits final : public Holdable {
   GreenletCore* holder() const noexcept override { return count_ == 0 ? holder_ : nullptr; }
 
  private:
+  void give_slow() noexcept;
+
   const char* kind_;
   std::size_t count_;
   Sharing sharing_;
@@ -84,7 +93,11 @@ class AcquireOperation final : public ParkedOperation {
 template <class Self>
 class PermitLock {
  public:
-  void acquire() { run_blocking<AcquireOperation>("acquire", TimePoint::max(), permits_); }
+  void acquire() {
+    if (try_acquire()) [[likely]]
+      return;
+    run_blocking<AcquireOperation>("acquire", TimePoint::max(), permits_);
+  }
   /// Waits at most `timeout`; true when acquired.
   template <class Rep, class Period>
   bool acquire(std::chrono::duration<Rep, Period> timeout) {
