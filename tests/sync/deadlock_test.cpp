@@ -1,5 +1,8 @@
+#include <sys/socket.h>
+#include <unistd.h>
 #include <catch2/catch.hpp>
 #include <cogent/cogent.hpp>
+
 #include <mutex>
 #include <string>
 #include <vector>
@@ -116,5 +119,44 @@ TEST_CASE("main waiting on an Event nobody sets gets LoopExit; a pending timer p
     cogent::spawn_later(5ms, [&] { ev.set(); });
     ev.wait();
     CHECK(ev.is_set());
+  });
+}
+
+TEST_CASE("no LoopExit while a queue's putter waits for a socket that will deliver",
+          "[loopexit][queue]") {
+  cogent::test::on_each_backend([] {
+    int sv[2];
+    REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    cogent::Queue<char> q;
+    auto reader = cogent::spawn([&] {
+      char c = 0;
+      cogent::wait_read(sv[0]);
+      REQUIRE(read(sv[0], &c, 1) == 1);
+      q.put(c);
+    });
+    auto writer = cogent::spawn_later(10ms, [&] { REQUIRE(write(sv[1], "z", 1) == 1); });
+    CHECK(q.get() == 'z');
+    cogent::joinall(std::vector{reader, writer});
+    close(sv[0]);
+    close(sv[1]);
+  });
+}
+
+TEST_CASE("an AsyncResult waiter leaves on kill and on Timeout; the result still reaches others",
+          "[asyncresult][kill][timeout]") {
+  cogent::test::on_each_backend([] {
+    cogent::AsyncResult<int> r;
+    auto killed = cogent::spawn([&] { return r.get(); });
+    auto timed = cogent::spawn([&] {
+      cogent::Timeout t(2ms);
+      return r.get();
+    });
+    auto patient = cogent::spawn([&] { return r.get(); });
+    cogent::sleep(1ms);
+    killed.kill();
+    CHECK_THROWS_AS(timed.get(), cogent::TimeoutError);
+    r.set(5);
+    CHECK(patient.get() == 5);
+    CHECK_THROWS_AS(killed.get(), cogent::GreenletExit);
   });
 }
