@@ -197,6 +197,13 @@ void IoOperation::complete(int result, std::uint32_t) noexcept {
   } else {
     finished = absorb(result);
   }
+  if (!finished && cancelling_) {
+    // The cancellation crossed a partial transfer (or a readiness) on its way: re-arming would
+    // wait on with nobody left to cancel it. What was transferred is reported as interrupted.
+    end();
+    finish_interrupted();
+    return;
+  }
   if (!finished && !closed_) {
     try {
       arm();
@@ -215,6 +222,7 @@ void IoOperation::end() noexcept {
 
 void IoOperation::cancel() noexcept {
   if (!in_flight_) return;
+  cancelling_ = true;
   Scheduler& hub = current_scheduler();
   if (in_accept_queue_) {
     AcceptQueue* q = hub.accepts().find(request_.fd);

@@ -117,6 +117,7 @@ class IoOperation : public Operation, private IoCompletion {
   bool connecting_ = false;       // connect said EINPROGRESS: readiness means "look at SO_ERROR"
   bool force_poll_ = false;       // the ring answered EAGAIN: fall back to readiness
   bool in_flight_ = false;        // the backend holds us
+  bool cancelling_ = false;       // cancel() asked the backend: a partial completion ends us
   bool in_accept_queue_ = false;  // io_uring accept: waiting on the listener's multishot request
   bool closed_ = false;
   long result_ = 0;
