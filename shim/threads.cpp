@@ -22,6 +22,7 @@
 #include "cogent/hub.hpp"
 #include "shim/cooperative.hpp"
 #include "shim/real.hpp"
+#include "shim/stuck.hpp"
 
 namespace cogent::shim {
 namespace {
@@ -91,15 +92,6 @@ Kind kind_of(pthread_t t) noexcept {
 }
 
 ThreadRecord* as_record(pthread_t t) noexcept { return reinterpret_cast<ThreadRecord*>(t); }
-
-// A blocking wait of the main greenlet that nothing can ever end: natively the program would
-// hang; here it says who waits on what and exits non-zero.
-[[noreturn]] void die_stuck(const LoopExit& e) noexcept {
-  std::fflush(nullptr);
-  const std::string text = std::string(e.what()) + "\n";
-  [[maybe_unused]] auto n = COGENT_REAL(write)(STDERR_FILENO, text.data(), text.size());
-  _exit(EXIT_FAILURE);
-}
 
 // The start routine returned, called pthread_exit() or was killed (the hub winding down).
 void finish_thread(ThreadRecord* r) noexcept {
