@@ -65,6 +65,8 @@ RuntimeScope::~RuntimeScope() {
   if (!tls_hub_seen && Hub::existing() != nullptr) tls_hub_seen = true;
 }
 
+bool inside_runtime() noexcept { return tls_depth != 0; }
+
 int enter_program() noexcept {
   const int saved = tls_depth;
   tls_depth = 0;

@@ -43,6 +43,10 @@ class RuntimeScope {
 int enter_program() noexcept;
 void leave_program(int saved_depth) noexcept;
 
+/// The calling greenlet runs runtime code (inside a RuntimeScope): its libc calls are the
+/// runtime's own, not the program's.
+bool inside_runtime() noexcept;
+
 /// The shim's mode, read once from COGENT_THREADS ("green", the default, or "native").
 bool green_threads() noexcept;
 

@@ -1,17 +1,21 @@
 // The sleep family and sched_yield. Cooperative calls park the calling greenlet on the hub's
 // timers (cogent::sleep_until) with libc's results: the same return values, the same errno
 // (EINVAL for a bad timespec, untouched on success; clock_nanosleep returns the error number
-// instead), `rem` left untouched on success as the kernel does. Other calls go to libc.
+// instead), `rem` left untouched on success as the kernel does. A signal handler interrupts a
+// sleep whatever its SA_RESTART (signal(7)): EINTR, the time left in `rem` (relative sleeps) or
+// in sleep()'s result. Other calls go to libc.
 #include <errno.h>
 #include <sched.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "cogent/error.hpp"
 #include "cogent/sleep.hpp"
 #include "shim/cooperative.hpp"
+#include "shim/interrupt.hpp"
 #include "shim/real.hpp"
 
 namespace {
@@ -34,18 +38,36 @@ WideNanos to_wide(const timespec& t) noexcept {
   return WideNanos(static_cast<long double>(t.tv_sec) * kNanosPerSecond + t.tv_nsec);
 }
 
-/// Parks the calling greenlet until `until` (a yield when that has passed); errno is left as the
-/// caller had it, as the real calls leave it on success.
-void park_until(TimePoint until) {
+/// Parks the calling greenlet until `until` (a yield when that has passed); false when a signal
+/// handler interrupted the sleep. errno is left as the caller had it, as the real calls leave it
+/// on success.
+bool park_until(TimePoint until) {
   const int saved_errno = errno;
+  cogent::shim::WaitEnd end;
   {
     cogent::shim::RuntimeScope scope;
-    cogent::sleep_until(until);
+    cogent::shim::InterruptibleCall call(cogent::shim::Restart::kNever);
+    end = call.run([&] { cogent::sleep_until(until); });
   }
   errno = saved_errno;
+  return end == cogent::shim::WaitEnd::kDone;
 }
 
-void park_for(WideNanos d) { park_until(cogent::deadline_after(d)); }
+/// The time from now until `until`, as the kernel reports what is left of a sleep.
+timespec left_until(TimePoint until) noexcept {
+  const auto left = std::max(until - Clock::now(), cogent::Duration::zero());
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+  return timespec{static_cast<time_t>(ns / kNanosPerSecond),
+                  static_cast<long>(ns % kNanosPerSecond)};
+}
+
+/// A relative sleep of `d`: 0, or EINTR with what was left in `rem` (if not null).
+int park_for(WideNanos d, timespec* rem) {
+  const TimePoint until = cogent::deadline_after(d);
+  if (park_until(until)) return 0;
+  if (rem != nullptr) *rem = left_until(until);
+  return EINTR;
+}
 
 /// CLOCK_MONOTONIC is the steady clock's clock (libstdc++ reads it for steady_clock).
 TimePoint monotonic_point(const timespec& t) noexcept {
@@ -77,7 +99,10 @@ int nanosleep(const timespec* req, timespec* rem) {
     errno = EINVAL;
     return -1;
   }
-  park_for(to_wide(*req));
+  if (int rc = park_for(to_wide(*req), rem); rc != 0) {
+    errno = rc;
+    return -1;
+  }
   return 0;
 }
 
@@ -88,26 +113,27 @@ int clock_nanosleep(clockid_t clock, int flags, const timespec* req, timespec* r
   }
   if (req == nullptr) return EFAULT;
   if (!valid(*req)) return EINVAL;
-  if ((flags & TIMER_ABSTIME) == 0) {
-    park_for(to_wide(*req));
-  } else if (clock == CLOCK_MONOTONIC) {
-    park_until(monotonic_point(*req));
-  } else {
-    park_until(realtime_point(*req));
-  }
-  return 0;
+  if ((flags & TIMER_ABSTIME) == 0) return park_for(to_wide(*req), rem);
+  const TimePoint until = clock == CLOCK_MONOTONIC ? monotonic_point(*req) : realtime_point(*req);
+  return park_until(until) ? 0 : EINTR;
 }
 
 unsigned int sleep(unsigned int seconds) {
   if (!cogent::shim::cooperative()) return COGENT_REAL(sleep)(seconds);
-  park_for(std::chrono::seconds(seconds));
-  return 0;
+  timespec left{};
+  if (park_for(std::chrono::seconds(seconds), &left) == 0) return 0;
+  // glibc's sleep() reports the whole seconds left of nanosleep's `rem`, with its EINTR.
+  errno = EINTR;
+  return static_cast<unsigned int>(left.tv_sec);
 }
 
 // glibc accepts usec >= 1,000,000 (POSIX allows EINVAL there); so does this.
 int usleep(useconds_t usec) {
   if (!cogent::shim::cooperative()) return COGENT_REAL(usleep)(usec);
-  park_for(std::chrono::microseconds(usec));
+  if (int rc = park_for(std::chrono::microseconds(usec), nullptr); rc != 0) {
+    errno = rc;
+    return -1;
+  }
   return 0;
 }
 
@@ -115,11 +141,14 @@ int usleep(useconds_t usec) {
 // it noexcept, so a kill that lands during the yield is handed on to the next blocking call.
 int sched_yield() noexcept {
   if (!cogent::shim::cooperative()) return COGENT_REAL(sched_yield)();
+  const int saved_errno = errno;
   try {
-    park_until(TimePoint::min());
+    cogent::shim::RuntimeScope scope;
+    cogent::sleep_until(TimePoint::min());
   } catch (const cogent::GreenletExit&) {
     cogent::detail::current_core()->request_kill();
   }
+  errno = saved_errno;
   return 0;
 }
 

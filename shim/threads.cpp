@@ -3,6 +3,8 @@
 #include "shim/threads.hpp"
 
 #include <pthread.h>
+#include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -21,6 +23,7 @@
 #include "cogent/greenlet.hpp"
 #include "cogent/hub.hpp"
 #include "shim/cooperative.hpp"
+#include "shim/interrupt.hpp"
 #include "shim/real.hpp"
 #include "shim/stuck.hpp"
 
@@ -355,6 +358,32 @@ int pthread_detach(pthread_t thread) noexcept {
 }
 
 pthread_t pthread_self() noexcept { return cogent::shim::self_id(); }
+
+// A signal for a greenlet thread is raised on the hub thread (the only OS thread there is), so
+// its handler runs before pthread_kill returns, as for raise(); the call the target greenlet is
+// blocked in, if any, is the one the signal interrupts (interrupt.hpp).
+int pthread_kill(pthread_t thread, int sig) noexcept {
+  if (!green_call()) return COGENT_REAL(pthread_kill)(thread, sig);
+  switch (kind_of(thread)) {
+    case Kind::kStale:
+      return ESRCH;
+    case Kind::kForeign:
+      return COGENT_REAL(pthread_kill)(thread, sig);
+    case Kind::kRecord:
+      break;
+  }
+  if (sig < 0 || sig >= NSIG) return EINVAL;
+  cogent::shim::ThreadRecord* r = as_record(thread);
+  // glibc answers 0 for a thread that ended but was not joined yet, and sends nothing.
+  if (sig == 0 || r->finished) return 0;
+  const int saved_errno = errno;
+  cogent::shim::aim_next_signal_at(r->greenlet.raw_core());
+  const long rc = ::syscall(SYS_tgkill, ::getpid(), ::gettid(), sig);
+  cogent::shim::aim_next_signal_at(nullptr);
+  const int result = rc == 0 ? 0 : errno;
+  errno = saved_errno;
+  return result;
+}
 
 int pthread_equal(pthread_t a, pthread_t b) noexcept { return a == b; }
 

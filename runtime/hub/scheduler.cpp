@@ -245,6 +245,7 @@ void Scheduler::loop() {
       run(core);
     }
     if (has_posts_.load(std::memory_order_acquire)) drain_posts();
+    if (signal_pending_.load(std::memory_order_acquire)) run_signal_hook();
     if (!callbacks_.empty()) run_callbacks();
     fire_due_timers();
     if (!ready_.empty() || !callbacks_.empty()) {
@@ -329,6 +330,19 @@ void Scheduler::run_callbacks() {
   }
 }
 
+const GreenletCore* Scheduler::main_core() const noexcept { return main_.get(); }
+
+namespace {
+std::atomic<void (*)()> signal_hook{nullptr};
+}  // namespace
+
+void set_signal_hook(void (*hook)()) noexcept { signal_hook.store(hook); }
+
+void Scheduler::run_signal_hook() {
+  signal_pending_.store(false, std::memory_order_relaxed);
+  if (auto* hook = signal_hook.load()) hook();
+}
+
 void Scheduler::drain_posts() {
   std::vector<std::function<void()>> posted;
   {
@@ -343,7 +357,7 @@ bool Scheduler::stuck() const noexcept {
   // An armed multishot accept nobody waits on cannot wake anyone.
   return ready_.empty() && callbacks_.empty() && timers_.empty() &&
          backend_->pending() <= accepts_.idle() && !has_posts_.load(std::memory_order_acquire) &&
-         external_waits_ == 0;
+         !signal_pending_.load(std::memory_order_acquire) && external_waits_ == 0;
 }
 
 void Scheduler::deliver_loop_exit() {

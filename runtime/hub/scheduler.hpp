@@ -59,6 +59,8 @@ class Scheduler {
   Scheduler& operator=(const Scheduler&) = delete;
 
   GreenletCore* current() const noexcept { return current_; }
+  /// The thread's own stack as a greenlet.
+  const GreenletCore* main_core() const noexcept;
   Backend& backend() noexcept { return *backend_; }
   /// The backend performs socket and file calls itself (io_uring): cached Backend::async_io().
   bool async_io() const noexcept { return async_io_; }
@@ -85,6 +87,12 @@ class Scheduler {
   /// while any is held the hub is not stuck, so it waits instead of raising LoopExit.
   void hold_external() noexcept { ++external_waits_; }
   void release_external() noexcept { --external_waits_; }
+  /// Async-signal-safe, from any thread: a signal handler ran; the hub runs the signal hook (see
+  /// set_signal_hook) on its next turn, woken if it is waiting.
+  void notify_signal() noexcept {
+    signal_pending_.store(true, std::memory_order_release);
+    backend_->wake();
+  }
 
  private:
   class MainCore;
@@ -104,6 +112,7 @@ class Scheduler {
   void fire_due_timers();
   void run_callbacks();
   void drain_posts();
+  void run_signal_hook();
   bool stuck() const noexcept;
   void deliver_loop_exit();
   std::string describe_waits() const;
@@ -134,6 +143,7 @@ class Scheduler {
   std::mutex post_mutex_;
   std::vector<std::function<void()>> posted_;
   std::atomic<bool> has_posts_{false};
+  std::atomic<bool> signal_pending_{false};
   std::size_t external_waits_ = 0;
   std::string loop_exit_message_;
   ThreadState thread_state_;
@@ -141,5 +151,9 @@ class Scheduler {
 
 /// This thread's scheduler (creating the hub on first use).
 Scheduler& current_scheduler();
+
+/// What a hub runs, inside the hub, on the turn after notify_signal() (one hook per process: the
+/// preload library's, which turns a signal into EINTR for the call it interrupted).
+void set_signal_hook(void (*hook)()) noexcept;
 
 }  // namespace cogent::detail
