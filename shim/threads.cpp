@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -124,6 +125,23 @@ void run_thread(ThreadRecord* r) {
   }
   leave_program(depth);
   finish_thread(r);
+}
+
+// The stack size a program set in `attr` with pthread_attr_setstacksize() or _setstack(), at
+// least PTHREAD_STACK_MIN; 0 when it left glibc's default, so that the greenlet gets the
+// runtime's (a legacy program's 8 MiB default is what makes thousands of threads expensive).
+std::size_t stack_size_asked(const pthread_attr_t* attr) noexcept {
+  if (attr == nullptr) return 0;
+  std::size_t size = 0;
+  if (pthread_attr_getstacksize(attr, &size) != 0) return 0;
+  pthread_attr_t defaults;
+  std::size_t default_size = 0;
+  if (pthread_getattr_default_np(&defaults) == 0) {
+    pthread_attr_getstacksize(&defaults, &default_size);
+    pthread_attr_destroy(&defaults);
+  }
+  if (size == default_size) return 0;
+  return std::max<std::size_t>(size, PTHREAD_STACK_MIN);
 }
 
 // The thread calling now, as the program sees it.
@@ -270,6 +288,7 @@ int pthread_create(pthread_t* thread, const pthread_attr_t* attr, void* (*start)
   cogent::shim::ErrnoKeeper keep;
   int detach = PTHREAD_CREATE_JOINABLE;
   if (attr != nullptr && pthread_attr_getdetachstate(attr, &detach) != 0) return EINVAL;
+  const std::size_t stack_size = cogent::shim::stack_size_asked(attr);
   cogent::shim::RuntimeScope scope;
   cogent::shim::ThreadRecord* r = nullptr;
   try {
@@ -278,6 +297,7 @@ int pthread_create(pthread_t* thread, const pthread_attr_t* attr, void* (*start)
     r->arg = arg;
     r->detached = detach == PTHREAD_CREATE_DETACHED;
     r->greenlet = cogent::spawn([r] { cogent::shim::run_thread(r); });
+    r->greenlet.raw_core()->stack_size = stack_size;
     cogent::shim::registry().running.emplace(r->greenlet.raw_core(), r);
   } catch (...) {
     // Out of memory (records, stacks) is what EAGAIN means for pthread_create. A greenlet made

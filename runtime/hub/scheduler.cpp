@@ -203,8 +203,9 @@ void Scheduler::switch_away(Fiber& from, bool exiting) {
 void Scheduler::prepare(GreenletCore* core) {
   if (core->fiber_ == nullptr) {
     // The Fiber lives at the top of the greenlet's own stack: one allocation per greenlet.
-    Stack stack = stacks_.acquire();
-    stacks_.set_owner(stack, core->id_);
+    StackPool& pool = pool_of(core);
+    Stack stack = pool.acquire();
+    pool.set_owner(stack, core->id_);
     constexpr std::size_t kHeader = (sizeof(Fiber) + 63) & ~std::size_t{63};
     auto* top = static_cast<unsigned char*>(stack.base) + stack.size - kHeader;
     core->fiber_ =
@@ -283,10 +284,25 @@ void Scheduler::run_stackful(GreenletCore* core) {
 void Scheduler::release_fiber(GreenletCore* core) noexcept {
   Fiber& fiber = fiber_of(core);
   const Stack inner = fiber.stack();
-  const std::size_t full = stacks_.stack_size();
+  StackPool& pool = pool_of(core);
   fiber.~Fiber();
   core->fiber_ = nullptr;
-  stacks_.release(Stack{inner.base, full});
+  pool.release(Stack{inner.base, pool.stack_size()});
+}
+
+StackPool& Scheduler::pool_of(const GreenletCore* core) {
+  if (core->stack_size == 0) return stacks_;
+  for (auto& [size, pool] : sized_stacks_) {
+    if (size == core->stack_size) return *pool;
+  }
+  sized_stacks_.emplace_back(core->stack_size, std::make_unique<StackPool>(core->stack_size));
+  return *sized_stacks_.back().second;
+}
+
+std::size_t Scheduler::live_stacks() const noexcept {
+  std::size_t n = stacks_.live();
+  for (const auto& entry : sized_stacks_) n += entry.second->live();
+  return n;
 }
 
 void Scheduler::greenlet_entry(void* arg) {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "backend/accept_queue.hpp"
@@ -68,7 +69,7 @@ class Scheduler {
   FdWaiters& fd_waiters() noexcept { return fd_waiters_; }
   AcceptQueues& accepts() noexcept { return accepts_; }
   const GreenletList& live() const noexcept { return live_; }
-  std::size_t live_stacks() const noexcept { return stacks_.live(); }
+  std::size_t live_stacks() const noexcept;
 
   void start(GreenletCore* core, TimePoint when);
   /// Makes a suspended or new greenlet runnable on a coming turn (no-op if it already is).
@@ -87,6 +88,10 @@ class Scheduler {
   /// while any is held the hub is not stuck, so it waits instead of raising LoopExit.
   void hold_external() noexcept { ++external_waits_; }
   void release_external() noexcept { --external_waits_; }
+  /// In the child of a fork() made by the running greenlet: makes this hub the child's own, with
+  /// that greenlet as its only survivor (hub/after_fork.cpp). Throws when the new backend cannot
+  /// be made.
+  void after_fork_in_child();
   /// Async-signal-safe, from any thread: a signal handler ran; the hub runs the signal hook (see
   /// set_signal_hook) on its next turn, woken if it is waiting.
   void notify_signal() noexcept {
@@ -118,6 +123,8 @@ class Scheduler {
   std::string describe_waits() const;
   Fiber& fiber_of(GreenletCore* core) noexcept { return *static_cast<Fiber*>(core->fiber_); }
   void release_fiber(GreenletCore* core) noexcept;
+  /// The pool of `core`'s stacks: the default one, or one per other size asked for.
+  StackPool& pool_of(const GreenletCore* core);
 
   static bool is_delayed_start(const TimerNode& t) noexcept;
   static void fire_delayed_start(TimerNode* n);
@@ -133,6 +140,7 @@ class Scheduler {
   ReadyQueue batch_;  // the part of the ready queue this loop turn runs
   GreenletList live_;
   StackPool stacks_;
+  std::vector<std::pair<std::size_t, std::unique_ptr<StackPool>>> sized_stacks_;
   StackPool hub_stack_pool_;
   Stack hub_stack_{};
   std::unique_ptr<Fiber> hub_fiber_;

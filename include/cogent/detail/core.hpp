@@ -4,6 +4,7 @@
 #pragma once
 
 #include <coroutine>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -173,6 +174,9 @@ class GreenletCore {
 
   /// Its cogent::local values, null until it makes one (runtime/hub/local_storage.cpp).
   LocalStorage* locals = nullptr;
+  /// The usable stack size a stackful greenlet gets when it first runs; 0 for the hub's default
+  /// (COGENT_STACK_SIZE). Set before then, e.g. right after spawn.
+  std::size_t stack_size = 0;
 
   // Bodies, implemented by the typed cores in greenlet.hpp.
   virtual void run_body() = 0;                        // stackful: runs the function
