@@ -77,6 +77,7 @@ void release_record(ThreadRecord* r) noexcept {
   r->joiner = {};
   r->in_use = r->joining = r->detached = r->finished = false;
   r->keys.clear();
+  r->name[0] = '\0';
   try {
     registry().free.push_back(r);
   } catch (const std::bad_alloc&) {
@@ -85,10 +86,8 @@ void release_record(ThreadRecord* r) noexcept {
   }
 }
 
-enum class Kind { kRecord, kStale, kForeign };
+}  // namespace
 
-// What a pthread_t given by the program is: one of our live records, one of ours that was
-// joined or detached-and-finished, or a real thread's.
 Kind kind_of(pthread_t t) noexcept {
   const auto* r = reinterpret_cast<const ThreadRecord*>(t);
   if (!registry().known.contains(r)) return Kind::kForeign;
@@ -96,6 +95,8 @@ Kind kind_of(pthread_t t) noexcept {
 }
 
 ThreadRecord* as_record(pthread_t t) noexcept { return reinterpret_cast<ThreadRecord*>(t); }
+
+namespace {
 
 // The start routine returned, called pthread_exit() or was killed (the hub winding down).
 void finish_thread(ThreadRecord* r) noexcept {

@@ -56,7 +56,14 @@ struct ThreadRecord {
   bool detached = false;
   bool finished = false;       // its start routine and key destructors are done
   std::vector<KeyValue> keys;  // indexed by pthread_key_t
+  char name[16] = {};          // pthread_setname_np
 };
+
+/// What a pthread_t given by the program is: one of the shim's live records, one that was joined
+/// or detached-and-finished (ESRCH), or a real thread's. Hub thread, cooperative calls only.
+enum class Kind { kRecord, kStale, kForeign };
+Kind kind_of(pthread_t t) noexcept;
+ThreadRecord* as_record(pthread_t t) noexcept;
 
 /// A call the program's code makes in green-threads mode on the hub thread, in a greenlet: the
 /// thread functions act on greenlets. Makes the hub if this is the first such call (the main
