@@ -11,25 +11,22 @@
 #include <time.h>
 
 #include <chrono>
-#include <memory>
-#include <unordered_map>
 
 #include "cogent/error.hpp"
 #include "cogent/hub.hpp"
 #include "shim/cooperative.hpp"
+#include "shim/errno_keeper.hpp"
 #include "shim/green_mutex.hpp"
 #include "shim/real.hpp"
+#include "shim/side_table.hpp"
 #include "shim/stuck.hpp"
 #include "shim/threads.hpp"
 
 namespace cogent::shim {
 namespace {
 
-// Only the hub thread touches it, in cooperative calls. Never destroyed: greenlets still run
-// while the process exits.
-std::unordered_map<const pthread_mutex_t*, std::unique_ptr<GreenMutex>>& mutexes() {
-  static auto* m = new std::unordered_map<const pthread_mutex_t*, std::unique_ptr<GreenMutex>>;
-  return *m;
+SideTable<pthread_mutex_t, GreenMutex>& mutexes() {
+  return SideTable<pthread_mutex_t, GreenMutex>::instance();
 }
 
 // glibc's kind field: the type in the low bits, then flags (robust, priority protocols,
@@ -44,15 +41,6 @@ int type_of(const pthread_mutex_t* mutex) noexcept {
       return PTHREAD_MUTEX_NORMAL;
   }
 }
-
-// Keeps the caller's errno: the runtime code run on its behalf may leave its own.
-class ErrnoKeeper {
- public:
-  ~ErrnoKeeper() { errno = saved_; }
-
- private:
-  int saved_ = errno;
-};
 
 int lock_until(pthread_mutex_t* mutex, clockid_t clock, const timespec* abstime) {
   ErrnoKeeper keep;
@@ -87,14 +75,7 @@ bool absolute_deadline(clockid_t clock, const timespec& abstime, TimePoint& dead
   return true;
 }
 
-GreenMutex& green_mutex(pthread_mutex_t* mutex) {
-  auto& table = mutexes();
-  auto it = table.find(mutex);
-  if (it == table.end()) {
-    it = table.emplace(mutex, std::make_unique<GreenMutex>(type_of(mutex))).first;
-  }
-  return *it->second;
-}
+GreenMutex& green_mutex(pthread_mutex_t* mutex) { return mutexes().get(mutex, type_of(mutex)); }
 
 bool GreenMutex::take(TimePoint deadline) {
   try {
@@ -209,12 +190,11 @@ int pthread_mutex_trylock(pthread_mutex_t* mutex) noexcept {
 int pthread_mutex_unlock(pthread_mutex_t* mutex) noexcept {
   if (!green_call()) return COGENT_REAL(pthread_mutex_unlock)(mutex);
   cogent::shim::ErrnoKeeper keep;
-  auto& table = cogent::shim::mutexes();
-  const auto it = table.find(mutex);
+  cogent::shim::GreenMutex* m = cogent::shim::mutexes().find(mutex);
   // Not known here: locked through libc before the hub existed (before the first thread).
-  if (it == table.end()) return COGENT_REAL(pthread_mutex_unlock)(mutex);
+  if (m == nullptr) return COGENT_REAL(pthread_mutex_unlock)(mutex);
   try {
-    return it->second->unlock();
+    return m->unlock();
   } catch (...) {
     return EPERM;
   }
@@ -229,10 +209,9 @@ int pthread_mutex_init(pthread_mutex_t* mutex, const pthread_mutexattr_t* attr) 
 
 int pthread_mutex_destroy(pthread_mutex_t* mutex) noexcept {
   if (cogent::shim::calls_may_use_table()) {
-    auto& table = cogent::shim::mutexes();
-    if (const auto it = table.find(mutex); it != table.end()) {
-      if (it->second->locked()) return EBUSY;
-      table.erase(it);
+    if (const cogent::shim::GreenMutex* m = cogent::shim::mutexes().find(mutex)) {
+      if (m->locked()) return EBUSY;
+      cogent::shim::mutexes().erase(mutex);
     }
   }
   return COGENT_REAL(pthread_mutex_destroy)(mutex);
