@@ -34,6 +34,7 @@
 #include "shim/cooperative.hpp"
 #include "shim/errno_keeper.hpp"
 #include "shim/green_mutex.hpp"
+#include "shim/interrupt.hpp"
 #include "shim/real.hpp"
 #include "shim/side_table.hpp"
 #include "shim/stuck.hpp"
@@ -129,11 +130,15 @@ int take(sem_t* sem, TimePoint deadline) {
     return -1;
   }
   int error = 0;
+  // A signal handler without SA_RESTART interrupts a semaphore wait with EINTR; with it the futex
+  // wait is restarted by the kernel, so the wait goes on.
+  InterruptibleCall call(Restart::kUnderSaRestart);
   for (;;) {
-    bool in_time;
+    bool in_time = true;
+    WaitEnd end;
     try {
       RuntimeScope scope;
-      in_time = waiters().get(sem, sem).park(deadline);
+      end = call.run([&] { in_time = waiters().get(sem, sem).park(deadline); });
     } catch (const LoopExit& e) {
       die_stuck(e);
     } catch (...) {
@@ -142,6 +147,10 @@ int take(sem_t* sem, TimePoint deadline) {
       throw;
     }
     if (COGENT_REAL(sem_trywait)(sem) == 0) break;
+    if (end == WaitEnd::kInterrupted) {
+      error = EINTR;
+      break;
+    }
     if (!in_time) {
       error = ETIMEDOUT;
       break;

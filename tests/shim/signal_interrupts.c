@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -53,6 +54,15 @@ static void install(int flags) {
   sigaction(SIGALRM, &a, NULL);
 }
 
+static sem_t gate;
+
+static void* post_later(void* arg) {
+  (void)arg;
+  usleep(300 * 1000);
+  sem_post(&gate);
+  return NULL;
+}
+
 static volatile int sleeper_result = -2;
 static volatile int sleeper_errno;
 static volatile int sleeper_ready;
@@ -96,6 +106,23 @@ int main(void) {
   alarm_in(100);
   rc = clock_nanosleep(CLOCK_MONOTONIC, 0, &req, &rem);
   printf("clock_nanosleep(1 s): returns %s, alarms %d\n", name_of(rc), alarms);
+
+  /* sem_wait: EINTR without SA_RESTART; with it the wait goes on until a post. */
+  install(0);
+  sem_init(&gate, 0, 0);
+  alarm_in(100);
+  errno = 0;
+  rc = sem_wait(&gate);
+  printf("sem_wait: %d, errno %s, alarms %d\n", rc, name_of(errno), alarms);
+  install(SA_RESTART);
+  pthread_t poster;
+  pthread_create(&poster, NULL, post_later, NULL);
+  alarm_in(100);
+  errno = 0;
+  rc = sem_wait(&gate);
+  printf("sem_wait under SA_RESTART: %d, errno %s, alarms %d\n", rc, name_of(errno), alarms);
+  pthread_join(poster, NULL);
+  sem_destroy(&gate);
 
   /* A signal that arrives while the main thread is not blocked interrupts nothing later. */
   install(0);
