@@ -1,7 +1,7 @@
 // loadgen: a closed-loop TCP echo load generator. One thread, its own epoll loop, no cogent.
 //
 //   loadgen --port N [--host 127.0.0.1] [--connections C] [--size B] [--duration S] [--warmup S]
-//           [--json]
+//           [--settle S] [--json]
 //
 // Each of C connections sends a B-byte message, waits until exactly those B bytes have come back,
 // checks every byte and sends the next one: one message in flight per connection. The bytes of a
@@ -9,6 +9,11 @@
 // or corrupted buffer is caught. Latency runs from the first send() of a message to the read()
 // that completes its echo. Messages completed during the warm-up are not measured (but are
 // counted in `total_msgs`, with which a caller can relate the whole run to the server's CPU time).
+// With `--settle S`, every connection first completes one round trip and then idles until all
+// have (S seconds at most) before the warm-up starts: a server that accepts slowly while it
+// serves (a thread-per-connection server's accept loop competes with every busy client thread)
+// is then measured once it serves them all, and the time that took is reported. A connection
+// with no echo after S seconds is an error and is closed.
 // Exits 1 if anything went wrong: a failed connect, a reset, a wrong byte, a connection the server
 // closed, or one that completed no message during the measured period.
 
@@ -68,6 +73,7 @@ struct Options {
   long size = 64;
   double duration_s = 5;
   double warmup_s = 1;
+  double settle_s = 0;  // 0: no settle phase
   bool json = false;
 };
 
@@ -158,6 +164,7 @@ class LoadGenerator {
     const std::uint64_t connect_start = now_ns();
     connect_all(connect_start + kConnectPhaseNs);
     connect_seconds_ = (now_ns() - connect_start) / 1e9;
+    if (options_.settle_s > 0) settle();
 
     const std::uint64_t start = now_ns();
     measure_from_ = start + static_cast<std::uint64_t>(options_.warmup_s * 1e9);
@@ -165,7 +172,7 @@ class LoadGenerator {
     for (Connection& c : connections_) {
       if (c.state == State::kOpen) start_message(c, start);
     }
-    exchange();
+    exchange(measure_until_);
     for (Connection& c : connections_) {
       if (c.state == State::kOpen && c.last_done_ns < measure_from_) {
         report(c, "no message completed during the measured period");
@@ -198,6 +205,7 @@ class LoadGenerator {
   }
 
   void close_connection(Connection& c) {
+    if (c.state == State::kOpen && c.seq == 0 && awaiting_first_echo_ > 0) --awaiting_first_echo_;
     if (c.fd >= 0) ::close(c.fd);  // also leaves the epoll set
     c.fd = -1;
     c.state = State::kClosed;
@@ -287,10 +295,33 @@ class LoadGenerator {
 
   // ---- ping-pong ----
 
-  void exchange() {
+  // The settle phase: one message on every open connection; complete() starts no next one yet
+  // (measure_until_ is still 0). Ends when every one has been echoed or the settle time is up.
+  void settle() {
+    const std::uint64_t start = now_ns();
+    awaiting_first_echo_ = 0;
+    for (Connection& c : connections_) {
+      if (c.state != State::kOpen) continue;
+      ++awaiting_first_echo_;
+      start_message(c, start);
+    }
+    exchange(start + static_cast<std::uint64_t>(options_.settle_s * 1e9), true);
+    for (Connection& c : connections_) {
+      if (c.state == State::kOpen && c.seq == 0) {
+        report(c, "no echo within the settle period");
+        ++errors_.stalled;
+        close_connection(c);
+      }
+    }
+    settle_seconds_ = (now_ns() - start) / 1e9;
+  }
+
+  // The epoll loop until `until`, or, when `settling`, until no connection awaits its first echo.
+  void exchange(std::uint64_t until, bool settling = false) {
     std::vector<epoll_event> events(1024);
-    for (std::uint64_t now = now_ns(); now < measure_until_; now = now_ns()) {
-      const int timeout_ms = static_cast<int>((measure_until_ - now + 999'999) / 1'000'000);
+    for (std::uint64_t now = now_ns(); now < until; now = now_ns()) {
+      if (settling && awaiting_first_echo_ == 0) return;
+      const int timeout_ms = static_cast<int>((until - now + 999'999) / 1'000'000);
       const int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()),
                                  std::max(1, timeout_ms));
       if (n < 0 && errno != EINTR) {
@@ -398,6 +429,7 @@ class LoadGenerator {
     if (now >= measure_from_ && now < measure_until_) latencies_.record(now - c.started_ns);
     ++total_msgs_;
     c.last_done_ns = now;
+    if (c.seq == 0 && awaiting_first_echo_ > 0) --awaiting_first_echo_;
     ++c.seq;
     if (now < measure_until_) start_message(c, now);
   }
@@ -422,11 +454,11 @@ class LoadGenerator {
     const std::uint64_t p99 = latencies_.percentile_us(0.99);
     std::FILE* human = options_.json ? stderr : stdout;
     std::fprintf(human,
-                 "%ld connections x %ld B, %.1f s (+%.1f s warm-up, %.2f s connecting): %llu msgs, "
-                 "%.0f msgs/s, p50 %llu us, p99 %llu us, loadgen CPU %.0f%%, %ld errors",
+                 "%ld connections x %ld B, %.1f s (+%.1f s warm-up, %.2f s connecting%s): %llu "
+                 "msgs, %.0f msgs/s, p50 %llu us, p99 %llu us, loadgen CPU %.0f%%, %ld errors",
                  options_.connections, options_.size, options_.duration_s, options_.warmup_s,
-                 connect_seconds_, static_cast<unsigned long long>(msgs), rate,
-                 static_cast<unsigned long long>(p50), static_cast<unsigned long long>(p99),
+                 connect_seconds_, settle_text().c_str(), static_cast<unsigned long long>(msgs),
+                 rate, static_cast<unsigned long long>(p50), static_cast<unsigned long long>(p99),
                  loadgen_cpu * 100, errors_.total());
     if (errors_.total() != 0) {
       std::fprintf(human, " (%ld connect, %ld reset, %ld mismatch, %ld short, %ld stalled)",
@@ -440,12 +472,19 @@ class LoadGenerator {
         "\"msgs_per_s\":%.1f,\"p50_us\":%llu,\"p99_us\":%llu,\"total_msgs\":%llu,"
         "\"loadgen_cpu\":%.2f,\"errors\":%ld,"
         "\"connect_failures\":%ld,\"resets\":%ld,\"mismatches\":%ld,\"short_connections\":%ld,"
-        "\"stalled\":%ld}\n",
+        "\"stalled\":%ld,\"connect_s\":%.3f,\"settle_s\":%.3f}\n",
         options_.connections, options_.size, options_.duration_s, options_.warmup_s,
         static_cast<unsigned long long>(msgs), rate, static_cast<unsigned long long>(p50),
         static_cast<unsigned long long>(p99), static_cast<unsigned long long>(total_msgs_),
         loadgen_cpu, errors_.total(), errors_.connect_failures, errors_.resets, errors_.mismatches,
-        errors_.short_connections, errors_.stalled);
+        errors_.short_connections, errors_.stalled, connect_seconds_, settle_seconds_);
+  }
+
+  std::string settle_text() const {
+    if (options_.settle_s <= 0) return "";
+    char text[64];
+    std::snprintf(text, sizeof text, ", %.2f s settling", settle_seconds_);
+    return text;
   }
 
   const Options options_;
@@ -458,6 +497,8 @@ class LoadGenerator {
   std::uint64_t measure_from_ = 0;
   std::uint64_t measure_until_ = 0;
   double connect_seconds_ = 0;
+  double settle_seconds_ = 0;
+  std::size_t awaiting_first_echo_ = 0;  // during the settle phase: open, not yet echoed once
   LatencyHistogram latencies_;
   std::uint64_t total_msgs_ = 0;
   Errors errors_;
@@ -469,7 +510,7 @@ class LoadGenerator {
 [[noreturn]] void usage(const char* why) {
   std::fprintf(stderr,
                "loadgen: %s\nusage: loadgen --port N [--host 127.0.0.1] [--connections C] "
-               "[--size B] [--duration S] [--warmup S] [--json]\n",
+               "[--size B] [--duration S] [--warmup S] [--settle S] [--json]\n",
                why);
   std::exit(2);
 }
@@ -511,6 +552,8 @@ Options parse_options(int argc, char** argv) {
       o.duration_s = parse_seconds(value, "--duration: seconds, more than 0");
     } else if (arg == "--warmup") {
       o.warmup_s = parse_seconds(value, "--warmup: seconds");
+    } else if (arg == "--settle") {
+      o.settle_s = parse_seconds(value, "--settle: seconds");
     } else {
       usage("unknown option");
     }

@@ -3,7 +3,7 @@
 set -euo pipefail
 
 packages=(g++ cmake make pkg-config liburing-dev libev-dev catch2 libbenchmark-dev
-          libboost1.81-dev libboost-context1.81-dev)
+          libboost1.81-dev libboost-context1.81-dev python3 curl dpkg-dev file)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
