@@ -290,6 +290,7 @@ int pthread_create(pthread_t* thread, const pthread_attr_t* attr, void* (*start)
   int detach = PTHREAD_CREATE_JOINABLE;
   if (attr != nullptr && pthread_attr_getdetachstate(attr, &detach) != 0) return EINVAL;
   const std::size_t stack_size = cogent::shim::stack_size_asked(attr);
+  const sigset_t signal_mask = cogent::shim::inherited_signal_mask();
   cogent::shim::RuntimeScope scope;
   cogent::shim::ThreadRecord* r = nullptr;
   try {
@@ -297,6 +298,7 @@ int pthread_create(pthread_t* thread, const pthread_attr_t* attr, void* (*start)
     r->start = start;
     r->arg = arg;
     r->detached = detach == PTHREAD_CREATE_DETACHED;
+    r->signal_mask = signal_mask;
     r->greenlet = cogent::spawn([r] { cogent::shim::run_thread(r); });
     r->greenlet.raw_core()->stack_size = stack_size;
     cogent::shim::registry().running.emplace(r->greenlet.raw_core(), r);

@@ -27,6 +27,7 @@
 #pragma once
 
 #include <pthread.h>
+#include <signal.h>
 
 #include <cstdint>
 #include <vector>
@@ -57,7 +58,12 @@ struct ThreadRecord {
   bool finished = false;       // its start routine and key destructors are done
   std::vector<KeyValue> keys;  // indexed by pthread_key_t
   char name[16] = {};          // pthread_setname_np
+  sigset_t signal_mask{};      // its own, never applied to the OS thread (signal_mask.cpp)
 };
+
+/// The signal mask a thread created now inherits: the calling thread's (signal_mask.cpp). In
+/// program context, not inside a RuntimeScope.
+sigset_t inherited_signal_mask() noexcept;
 
 /// What a pthread_t given by the program is: one of the shim's live records, one that was joined
 /// or detached-and-finished (ESRCH), or a real thread's. Hub thread, cooperative calls only.

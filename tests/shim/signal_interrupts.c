@@ -29,8 +29,18 @@ static void on_usr1(int sig, siginfo_t* info, void* context) {
   if (sig == SIGUSR1 && info->si_signo == SIGUSR1) ++usr1s;
 }
 
+/* Natively a process-directed signal may go to any thread that does not block it: the other
+   threads block SIGALRM, so that it is always the main thread's. */
+static void block_alarm(void) {
+  sigset_t alarm_only;
+  sigemptyset(&alarm_only);
+  sigaddset(&alarm_only, SIGALRM);
+  pthread_sigmask(SIG_BLOCK, &alarm_only, NULL);
+}
+
 static void* ticker(void* arg) {
   (void)arg;
+  block_alarm();
   while (!stop_ticking) {
     usleep(5 * 1000);
     ++ticks;
@@ -58,6 +68,7 @@ static sem_t gate;
 
 static void* post_later(void* arg) {
   (void)arg;
+  block_alarm();
   usleep(300 * 1000);
   sem_post(&gate);
   return NULL;
@@ -69,6 +80,7 @@ static volatile int sleeper_ready;
 
 static void* sleeper(void* arg) {
   (void)arg;
+  block_alarm();
   struct timespec req = {2, 0}, rem = {0, 0};
   sleeper_ready = 1;
   sleeper_result = nanosleep(&req, &rem);
