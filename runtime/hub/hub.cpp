@@ -17,8 +17,15 @@ struct HubHolder {
   ~HubHolder() {
     if (hub == nullptr) return;
     // Leftover greenlets still run while the hub winds down, so everything must be intact.
-    hub->scheduler().shutdown();
+    detail::Scheduler& scheduler = hub->scheduler();
+    scheduler.shutdown();
     tls_scheduler = nullptr;
+    // The thread is ending from inside a greenlet (exit() called by one) or the hub's own fiber:
+    // this runs on one of the stacks the scheduler would unmap. The hub goes with the process.
+    if (scheduler.current() != scheduler.main_core()) {
+      static_cast<void>(hub.release());
+      return;
+    }
     hub.reset();
   }
 };

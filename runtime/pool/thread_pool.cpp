@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <atomic>
 #include <charconv>
 #include <condition_variable>
 #include <cstdlib>
@@ -10,6 +11,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -267,11 +269,40 @@ ThreadPool::ThreadPool(std::size_t max_threads) {
 
 ThreadPool::~ThreadPool() { core_->shut_down(); }
 
+namespace {
+
+// The process-wide pool. Never destroyed: at exit a job may still be running (a getaddrinfo on a
+// dead resolver), and no static destructor should wait for it. In the child of a fork() it is
+// forgotten, not destroyed: its threads do not exist there (only the forking thread does), and
+// one of them may have held its queue's lock at the moment of the fork. The child gets a fresh
+// pool, whose threads start when it is first needed.
+std::atomic<ThreadPool*> shared_pool{nullptr};
+std::atomic<ThreadPool*> forgotten_pool{nullptr};  // still reachable: no leak is reported
+std::atomic<bool> fork_handler_registered{false};
+
+void forget_shared_pool() noexcept {
+  forgotten_pool.store(shared_pool.exchange(nullptr, std::memory_order_relaxed),
+                       std::memory_order_relaxed);
+}
+
+}  // namespace
+
 ThreadPool& ThreadPool::shared() {
-  // Never destroyed: at exit a job may still be running (a getaddrinfo on a dead resolver), and
-  // no static destructor should wait for it. Reachable through `pool`, so no leak is reported.
-  static ThreadPool* const pool = new ThreadPool(detail::thread_pool_size_from_env());
-  return *pool;
+  if (ThreadPool* pool = shared_pool.load(std::memory_order_acquire)) [[likely]] {
+    return *pool;
+  }
+  if (!fork_handler_registered.exchange(true)) {
+    if (int rc = pthread_atfork(nullptr, nullptr, &forget_shared_pool); rc != 0) {
+      fork_handler_registered.store(false);
+      throw std::system_error(rc, std::generic_category(), "cogent: pthread_atfork");
+    }
+  }
+  auto fresh = std::make_unique<ThreadPool>(detail::thread_pool_size_from_env());
+  ThreadPool* made_meanwhile = nullptr;
+  if (shared_pool.compare_exchange_strong(made_meanwhile, fresh.get(), std::memory_order_acq_rel)) {
+    return *fresh.release();
+  }
+  return *made_meanwhile;  // another thread won; `fresh` has no threads yet and goes
 }
 
 std::size_t ThreadPool::max_threads() const noexcept { return core_->max_threads(); }
