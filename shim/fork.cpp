@@ -39,17 +39,6 @@ namespace {
 // The greenlet inside a cooperative fork(), on the hub thread; null otherwise.
 [[gnu::tls_model("initial-exec")]] thread_local const detail::GreenletCore* tls_forking = nullptr;
 
-// The raw system call: stdio and write() belong to the program.
-void say(const char* text) noexcept {
-  std::size_t left = std::strlen(text);
-  while (left > 0) {
-    const long n = ::syscall(SYS_write, STDERR_FILENO, text, left);
-    if (n <= 0) return;
-    text += n;
-    left -= static_cast<std::size_t>(n);
-  }
-}
-
 // The body of the greenlet that ends a child whose forking thread has ended.
 void exit_after_last_thread() {
   try {

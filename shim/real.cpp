@@ -8,9 +8,8 @@
 #include <cstring>
 
 namespace cogent::shim {
-namespace {
 
-// The raw system call: write() itself may be interposed, and stdio may allocate or lock.
+// The raw system call: write() itself is interposed, and stdio may allocate or lock.
 void say(const char* text) noexcept {
   std::size_t left = std::strlen(text);
   while (left > 0) {
@@ -20,8 +19,6 @@ void say(const char* text) noexcept {
     left -= static_cast<std::size_t>(n);
   }
 }
-
-}  // namespace
 
 void* resolve_real(const char* name) noexcept {
   if (void* fn = ::dlsym(RTLD_NEXT, name)) return fn;

@@ -11,6 +11,10 @@ namespace cogent::shim {
 /// missing symbol is reported on stderr and the process aborts, since nothing sane can follow.
 void* resolve_real(const char* name) noexcept;
 
+/// Writes `text` to stderr with the raw system call: safe anywhere (in a fork child, while
+/// resolving, from a handler), since it neither allocates, locks, nor goes through the shim.
+void say(const char* text) noexcept;
+
 }  // namespace cogent::shim
 
 /// The real libc `name`, typed as the declaration in scope; resolved on first use.
