@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cogent/detail/io_completion.hpp"
 #include "cogent/detail/io_operation.hpp"
@@ -51,6 +52,15 @@ class Backend {
 
   /// Requests in flight, the wake-up source excluded.
   virtual std::size_t pending() const noexcept = 0;
+
+  /// The descriptors the backend itself holds open (its ring or epoll instance, its wake-up
+  /// eventfd), so that a program closing every descriptor it does not know can be kept off
+  /// them.
+  const std::vector<int>& own_fds() const noexcept { return own_fds_; }
+
+ private:
+  friend std::unique_ptr<Backend> select_backend(std::string_view requested);
+  std::vector<int> own_fds_;
 };
 
 /// io_uring, or null with the reason in `why_not` when the kernel refuses it (sysctl, seccomp,
