@@ -186,7 +186,8 @@ class SubmitOperation final : public ThreadPoolOperation {
 }  // namespace detail
 
 /// A pool of OS threads for blocking native calls. Threads start lazily, as jobs arrive, up to
-/// `max_threads`; idle ones wait for work. Jobs run in submission order.
+/// `max_threads`; idle ones wait for work, and end after 2 s without any. Jobs run in submission
+/// order.
 class ThreadPool {
  public:
   /// gevent's default size.
@@ -207,7 +208,7 @@ class ThreadPool {
   static ThreadPool& shared();
 
   std::size_t max_threads() const noexcept;
-  /// Threads started so far (they stay until the pool is destroyed).
+  /// Threads running now: started on demand, up to max_threads(); one idle for 2 s ends.
   std::size_t threads() const;
 
   /// Runs `f(args...)` on a pool thread and suspends the calling greenlet until it returns: its

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <charconv>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <memory>
@@ -46,7 +47,13 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
   PoolJob* pop_front() noexcept;
   void start_thread();
   void work();
+  /// An idle thread leaves: out of threads_, detached (under the mutex).
+  void retire_this_thread() noexcept;
   static void post_completion(PoolJob* job);
+
+  // A thread with nothing to do for this long ends, so that a program under the shim is back to
+  // one OS thread once its DNS lookups and file calls are done.
+  static constexpr std::chrono::seconds kIdleThreadLifetime{2};
 
   const std::size_t max_threads_;
   mutable std::mutex mutex_;
@@ -170,7 +177,11 @@ void ThreadPoolCore::work() {
     PoolJob* job = pop_front();
     if (job == nullptr) {
       if (!accepting_) return;
-      wake_.wait(lock);
+      if (wake_.wait_for(lock, kIdleThreadLifetime) == std::cv_status::timeout &&
+          head_ == nullptr && accepting_) {
+        retire_this_thread();
+        return;
+      }
       continue;
     }
     job->state_ = PoolJob::State::kRunning;
@@ -180,6 +191,17 @@ void ThreadPoolCore::work() {
     post_completion(job);  // the waiter may free the job as soon as this is posted
     lock.lock();
     --running_;
+  }
+}
+
+void ThreadPoolCore::retire_this_thread() noexcept {
+  const auto me = std::this_thread::get_id();
+  for (auto it = threads_.begin(); it != threads_.end(); ++it) {
+    if (it->get_id() == me) {
+      it->detach();
+      threads_.erase(it);
+      return;
+    }
   }
 }
 

@@ -236,6 +236,32 @@ TEST_CASE("threads start as jobs arrive, up to the maximum", "[thread_pool]") {
   });
 }
 
+TEST_CASE("idle pool threads end after two seconds and new jobs start threads again",
+          "[thread_pool]") {
+  // Not an I/O test: the pool is the same whatever the hub's backend.
+  std::thread([] {
+    cogent::ThreadPool pool(3);
+    std::vector<cogent::Greenlet<int>> gs;
+    for (int i = 0; i < 3; ++i) {
+      gs.push_back(cogent::spawn([&pool, i] {
+        return pool.submit([i] {
+          std::this_thread::sleep_for(50ms);
+          return i * 10;
+        });
+      }));
+    }
+    int sum = 0;
+    for (auto& g : gs) sum += g.get();
+    CHECK(sum == 30);
+    CHECK(pool.threads() == 3);
+    const auto give_up = std::chrono::steady_clock::now() + 10s;
+    while (pool.threads() > 0 && std::chrono::steady_clock::now() < give_up) cogent::sleep(100ms);
+    CHECK(pool.threads() == 0);
+    CHECK(pool.submit([] { return 7; }) == 7);
+    CHECK(pool.threads() == 1);
+  }).join();
+}
+
 TEST_CASE("pool threads block signals, leaving them to the hub threads", "[thread_pool]") {
   cogent::test::on_each_backend([] {
     cogent::ThreadPool pool(1);
