@@ -181,7 +181,8 @@ TEST_CASE("join(raise_error) rethrows the oldest member's failure, never a kill"
     cogent::Group group;
     auto killed = group.spawn([] { cogent::sleep(10s); });
     group.spawn([] {
-      cogent::sleep(5ms);
+      // Long enough to still be a member when join is called, however slow the build.
+      cogent::sleep(200ms);
       throw std::runtime_error("older failure");
     });
     group.spawn([] { throw std::runtime_error("younger failure, first to happen"); });
