@@ -1,21 +1,28 @@
 // loadgen: a closed-loop TCP echo load generator. One thread, its own epoll loop, no cogent.
 //
-//   loadgen --port N [--host 127.0.0.1] [--connections C] [--size B] [--duration S] [--warmup S]
-//           [--settle S] [--json]
+//   loadgen --port N [--host 127.0.0.1] [--connections C] [--size B] [--pipeline K] [--ramp R]
+//           [--duration S] [--warmup S] [--settle S] [--starved-ok] [--json]
 //
-// Each of C connections sends a B-byte message, waits until exactly those B bytes have come back,
-// checks every byte and sends the next one: one message in flight per connection. The bytes of a
-// message are a function of (connection index, sequence number), so an echo of a stale, foreign
-// or corrupted buffer is caught. Latency runs from the first send() of a message to the read()
-// that completes its echo. Messages completed during the warm-up are not measured (but are
-// counted in `total_msgs`, with which a caller can relate the whole run to the server's CPU time).
-// With `--settle S`, every connection first completes one round trip and then idles until all
-// have (S seconds at most) before the warm-up starts: a server that accepts slowly while it
-// serves (a thread-per-connection server's accept loop competes with every busy client thread)
-// is then measured once it serves them all, and the time that took is reported. A connection
-// with no echo after S seconds is an error and is closed.
+// Each of C connections keeps K messages of B bytes in flight (K = 1, the default, is ping-pong):
+// it writes them back to back and reads the echo stream, checking every byte in order; when a
+// message's echo is complete, the next message is sent. A connection starts with one message and
+// adds one with each echo until K are in flight (as TCP's slow start does): writing all C x K
+// first would delay every read by seconds at 10,000 x 16 x 4 KiB. The bytes of a message are a
+// function of (connection index, sequence number), so an echo of a stale, foreign, reordered or
+// corrupted buffer is caught; they are computed when sent and again when checked, so a connection
+// costs no per-message buffer. Latency runs from the send() that writes a message's first byte to
+// the read() that completes its echo. Messages completed during the warm-up are not measured (but
+// are counted in `total_msgs`, with which a caller can relate the whole run to the server's CPU
+// time). At most R connects (default 200) are in progress at once, so that 10,000 of them do not
+// overflow the server's SYN and accept queues; `connect_s` is the time to establish them all.
+// With `--settle S`, every connection first completes one round trip (one message, whatever K)
+// and then idles until all have (S seconds at most) before the warm-up starts: a server that
+// accepts slowly while it serves (a thread-per-connection server's accept loop competes with
+// every busy client thread) is then measured once it serves them all, and the time that took is
+// reported. A connection with no echo after S seconds is an error and is closed.
 // Exits 1 if anything went wrong: a failed connect, a reset, a wrong byte, a connection the server
-// closed, or one that completed no message during the measured period.
+// closed, or one that completed no message during the measured period. With `--starved-ok` the
+// last is a figure (`starved`: connections an unfair server left waiting all along), not an error.
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -40,8 +47,11 @@
 namespace {
 
 constexpr int kMaxConnectAttempts = 20;
-constexpr std::uint64_t kConnectPhaseNs = 20'000'000'000;  // to establish every connection
+// To establish every connection: a base, plus some per connection for a server that accepts slowly.
+constexpr std::uint64_t kConnectPhaseNs = 20'000'000'000;
+constexpr std::uint64_t kConnectPhaseNsPerConnection = 1'000'000;
 constexpr std::size_t kMaxSize = 1 << 20;
+constexpr long kMaxPipeline = 64;
 constexpr int kMaxReportedErrors = 5;  // details printed on stderr; the rest are only counted
 
 std::uint64_t now_ns() {
@@ -50,19 +60,35 @@ std::uint64_t now_ns() {
   return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
-std::uint64_t splitmix64(std::uint64_t& state) {
-  std::uint64_t z = (state += 0x9e3779b97f4a7c15);
+// Word `word` of message `seq` on connection `index`: the output of splitmix64 seeded with
+// (index << 40) ^ seq after word + 1 steps. Its state only ever grows by a constant, so any word
+// can be had without the ones before it.
+inline std::uint64_t message_word(std::uint64_t index, std::uint64_t seq, std::uint64_t word) {
+  std::uint64_t z = ((index << 40) ^ seq) + (word + 1) * 0x9e3779b97f4a7c15;
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9;
   z = (z ^ (z >> 27)) * 0x94d049bb133111eb;
   return z ^ (z >> 31);
 }
 
-// The bytes of message `seq` on connection `index`.
-void fill_message(unsigned char* out, std::size_t size, std::uint64_t index, std::uint64_t seq) {
-  std::uint64_t state = (index << 40) ^ seq;
-  for (std::size_t i = 0; i < size; i += 8) {
-    const std::uint64_t word = splitmix64(state);
-    std::memcpy(out + i, &word, std::min<std::size_t>(8, size - i));
+// Bytes [offset, offset + len) of message `seq` on connection `index`; word i of a message holds
+// its bytes 8i to 8i + 7, in the machine's byte order (the last word may be cut short).
+void fill_message(unsigned char* out, std::uint64_t index, std::uint64_t seq, std::size_t offset,
+                  std::size_t len) {
+  std::size_t word = offset / 8;
+  if (const std::size_t skip = offset % 8; skip != 0 && len > 0) {
+    const std::uint64_t value = message_word(index, seq, word++);
+    const std::size_t n = std::min<std::size_t>(8 - skip, len);
+    std::memcpy(out, reinterpret_cast<const unsigned char*>(&value) + skip, n);
+    out += n;
+    len -= n;
+  }
+  for (; len >= 8; out += 8, len -= 8) {
+    const std::uint64_t value = message_word(index, seq, word++);
+    std::memcpy(out, &value, 8);
+  }
+  if (len > 0) {
+    const std::uint64_t value = message_word(index, seq, word);
+    std::memcpy(out, &value, len);
   }
 }
 
@@ -71,10 +97,13 @@ struct Options {
   int port = -1;
   long connections = 1;
   long size = 64;
+  long pipeline = 1;
+  long ramp = 200;
   double duration_s = 5;
   double warmup_s = 1;
   double settle_s = 0;  // 0: no settle phase
   bool json = false;
+  bool starved_ok = false;
 };
 
 struct Errors {
@@ -83,6 +112,7 @@ struct Errors {
   long mismatches = 0;
   long short_connections = 0;  // the server closed the connection before the end
   long stalled = 0;            // no message completed during the measured period
+  long starved = 0;            // the same, counted apart with --starved-ok: not an error
   long total() const {
     return connect_failures + resets + mismatches + short_connections + stalled;
   }
@@ -124,21 +154,24 @@ class LatencyHistogram {
   std::uint64_t count_ = 0;
 };
 
-enum class State { kConnecting, kRetryWait, kOpen, kClosed };
+enum class State { kWaiting, kConnecting, kRetryWait, kOpen, kClosed };
 
+// Messages [recv_seq, send_end) are in flight: [recv_seq, send_seq) written whole, send_seq
+// written up to send_off, the rest not yet. The echo stream is checked up to recv_off of recv_seq.
 struct Connection {
   std::uint32_t index = 0;
   int fd = -1;
-  State state = State::kClosed;
+  State state = State::kWaiting;
   int attempts = 0;
+  bool want_write = false;  // EPOLLOUT is in the interest set
   std::uint64_t retry_at_ns = 0;
-  bool want_write = false;         // EPOLLOUT is in the interest set
-  std::uint64_t seq = 0;           // sequence number of the message in flight
-  std::size_t sent = 0;            // bytes of it written so far
-  std::size_t received = 0;        // bytes of its echo read so far
-  std::uint64_t started_ns = 0;    // its first send()
-  std::uint64_t last_done_ns = 0;  // when the previous message's echo completed
-  std::vector<unsigned char> message;
+  std::uint64_t recv_seq = 0;  // the oldest message whose echo is incomplete
+  std::uint64_t send_seq = 0;  // the message being written
+  std::uint64_t send_end = 0;  // one past the last message to write
+  std::size_t recv_off = 0;
+  std::size_t send_off = 0;
+  std::uint64_t last_done_ns = 0;  // when the last message's echo completed
+  bool unsent() const { return send_seq < send_end; }
 };
 
 class LoadGenerator {
@@ -147,8 +180,12 @@ class LoadGenerator {
       : options_(options),
         address_(address),
         size_(static_cast<std::size_t>(options.size)),
+        pipeline_(static_cast<std::size_t>(options.pipeline)),
         scratch_(std::max<std::size_t>(size_, 64 * 1024)),
-        connections_(static_cast<std::size_t>(options.connections)) {}
+        expected_(scratch_.size()),
+        outgoing_(scratch_.size()),
+        connections_(static_cast<std::size_t>(options.connections)),
+        started_ns_(connections_.size() * pipeline_) {}
 
   ~LoadGenerator() {
     for (Connection& c : connections_) {
@@ -162,7 +199,8 @@ class LoadGenerator {
     epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
     if (epoll_fd_ < 0) return fail_setup("epoll_create1");
     const std::uint64_t connect_start = now_ns();
-    connect_all(connect_start + kConnectPhaseNs);
+    connect_all(connect_start + kConnectPhaseNs +
+                kConnectPhaseNsPerConnection * connections_.size());
     connect_seconds_ = (now_ns() - connect_start) / 1e9;
     if (options_.settle_s > 0) settle();
 
@@ -170,11 +208,17 @@ class LoadGenerator {
     measure_from_ = start + static_cast<std::uint64_t>(options_.warmup_s * 1e9);
     measure_until_ = measure_from_ + static_cast<std::uint64_t>(options_.duration_s * 1e9);
     for (Connection& c : connections_) {
-      if (c.state == State::kOpen) start_message(c, start);
+      if (c.state != State::kOpen) continue;
+      c.send_end = c.recv_seq + 1;
+      flush(c, start);
     }
     exchange(measure_until_);
     for (Connection& c : connections_) {
       if (c.state == State::kOpen && c.last_done_ns < measure_from_) {
+        if (options_.starved_ok) {
+          ++errors_.starved;
+          continue;
+        }
         report(c, "no message completed during the measured period");
         ++errors_.stalled;
       }
@@ -192,7 +236,7 @@ class LoadGenerator {
   void report(const Connection& c, const char* what, int err = 0) {
     if (reported_++ >= kMaxReportedErrors) return;
     std::fprintf(stderr, "loadgen: connection %u, message %llu: %s%s%s\n", c.index,
-                 static_cast<unsigned long long>(c.seq), what, err != 0 ? ": " : "",
+                 static_cast<unsigned long long>(c.recv_seq), what, err != 0 ? ": " : "",
                  err != 0 ? std::strerror(err) : "");
   }
 
@@ -205,7 +249,10 @@ class LoadGenerator {
   }
 
   void close_connection(Connection& c) {
-    if (c.state == State::kOpen && c.seq == 0 && awaiting_first_echo_ > 0) --awaiting_first_echo_;
+    if (c.state == State::kOpen && c.recv_seq == 0 && awaiting_first_echo_ > 0) {
+      --awaiting_first_echo_;
+    }
+    if (c.state == State::kConnecting) --connecting_;
     if (c.fd >= 0) ::close(c.fd);  // also leaves the epoll set
     c.fd = -1;
     c.state = State::kClosed;
@@ -213,24 +260,38 @@ class LoadGenerator {
 
   // ---- connection establishment ----
 
+  // Starts connects, at most options_.ramp in progress at once, retries first.
+  void start_connects(std::uint64_t now, std::uint64_t& wake) {
+    for (std::size_t i = 0; i < retrying_.size();) {
+      Connection& c = connections_[retrying_[i]];
+      if (c.retry_at_ns > now) {
+        wake = std::min(wake, c.retry_at_ns);
+        ++i;
+      } else if (connecting_ < options_.ramp) {
+        retrying_[i] = retrying_.back();
+        retrying_.pop_back();
+        start_connect(c);
+      } else {
+        ++i;
+      }
+    }
+    while (connecting_ < options_.ramp && next_connect_ < connections_.size()) {
+      start_connect(connections_[next_connect_++]);
+    }
+  }
+
   void connect_all(std::uint64_t deadline) {
     for (Connection& c : connections_) {
       c.index = static_cast<std::uint32_t>(&c - connections_.data());
-      c.message.resize(size_);
-      start_connect(c);
     }
     std::vector<epoll_event> events(1024);
     for (;;) {
-      std::uint64_t now = now_ns();
+      const std::uint64_t now = now_ns();
       std::uint64_t wake = deadline;
-      bool pending = false;
-      for (Connection& c : connections_) {
-        if (c.state == State::kRetryWait && c.retry_at_ns <= now) start_connect(c);
-        if (c.state == State::kRetryWait) wake = std::min(wake, c.retry_at_ns);
-        pending = pending || c.state == State::kConnecting || c.state == State::kRetryWait;
-      }
+      start_connects(now, wake);
+      const bool pending = connecting_ > 0 || !retrying_.empty();
       if (!pending || now >= deadline) break;
-      const int timeout_ms = static_cast<int>((wake - now + 999'999) / 1'000'000);
+      const int timeout_ms = static_cast<int>((wake - std::min(wake, now) + 999'999) / 1'000'000);
       const int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()),
                                  std::max(1, timeout_ms));
       for (int i = 0; i < n; ++i) {
@@ -243,7 +304,8 @@ class LoadGenerator {
       }
     }
     for (Connection& c : connections_) {
-      if (c.state == State::kConnecting || c.state == State::kRetryWait) {
+      if (c.state == State::kWaiting || c.state == State::kConnecting ||
+          c.state == State::kRetryWait) {
         report(c, "connect timed out");
         ++errors_.connect_failures;
         close_connection(c);
@@ -266,6 +328,7 @@ class LoadGenerator {
     }
     if (errno != EINPROGRESS) return connect_failed(c, errno);
     c.state = State::kConnecting;
+    ++connecting_;
     if (const int err = watch(c, EPOLL_CTL_ADD, EPOLLOUT)) connect_failed(c, err);
   }
 
@@ -275,6 +338,7 @@ class LoadGenerator {
     if (::getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
     if (err != 0) return connect_failed(c, err);
     c.state = State::kOpen;
+    --connecting_;
     if (const int err = watch(c, EPOLL_CTL_MOD, EPOLLIN)) connect_failed(c, err);
   }
 
@@ -287,13 +351,14 @@ class LoadGenerator {
     if (transient && c.attempts < kMaxConnectAttempts) {
       c.state = State::kRetryWait;
       c.retry_at_ns = now_ns() + 5'000'000ULL * c.attempts;
+      retrying_.push_back(c.index);
       return;
     }
     report(c, "connect", err);
     ++errors_.connect_failures;
   }
 
-  // ---- ping-pong ----
+  // ---- exchange ----
 
   // The settle phase: one message on every open connection; complete() starts no next one yet
   // (measure_until_ is still 0). Ends when every one has been echoed or the settle time is up.
@@ -303,11 +368,12 @@ class LoadGenerator {
     for (Connection& c : connections_) {
       if (c.state != State::kOpen) continue;
       ++awaiting_first_echo_;
-      start_message(c, start);
+      c.send_end = 1;
+      flush(c, start);
     }
     exchange(start + static_cast<std::uint64_t>(options_.settle_s * 1e9), true);
     for (Connection& c : connections_) {
-      if (c.state == State::kOpen && c.seq == 0) {
+      if (c.state == State::kOpen && c.recv_seq == 0) {
         report(c, "no echo within the settle period");
         ++errors_.stalled;
         close_connection(c);
@@ -333,24 +399,42 @@ class LoadGenerator {
         Connection& c = connections_[events[i].data.u32];
         if (c.state != State::kOpen) continue;
         if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) on_readable(c);
-        if (c.state == State::kOpen && (events[i].events & EPOLLOUT)) flush(c);
+        if (c.state == State::kOpen && (events[i].events & EPOLLOUT)) flush(c, now_ns());
       }
     }
   }
 
-  void start_message(Connection& c, std::uint64_t now) {
-    fill_message(c.message.data(), size_, c.index, c.seq);
-    c.sent = 0;
-    c.received = 0;
-    c.started_ns = now;
-    flush(c);
+  std::uint64_t& started_ns(const Connection& c, std::uint64_t seq) {
+    return started_ns_[c.index * pipeline_ + seq % pipeline_];
   }
 
-  void flush(Connection& c) {
-    while (c.sent < size_) {
-      const ssize_t n = ::send(c.fd, c.message.data() + c.sent, size_ - c.sent, MSG_NOSIGNAL);
+  // Writes the unsent messages back to back until done or the socket is full; EPOLLOUT is
+  // watched only while something is left. Every message whose first byte a send() writes is
+  // timed from `now`, taken just before.
+  void flush(Connection& c, std::uint64_t now) {
+    while (c.unsent()) {
+      // The next bytes of the stream, as many as fit in outgoing_.
+      std::size_t len = 0;
+      for (std::uint64_t seq = c.send_seq, off = c.send_off;
+           seq < c.send_end && len < outgoing_.size(); ++seq, off = 0) {
+        const std::size_t n = std::min(size_ - off, outgoing_.size() - len);
+        fill_message(outgoing_.data() + len, c.index, seq, off, n);
+        len += n;
+      }
+      const ssize_t n = ::send(c.fd, outgoing_.data(), len, MSG_NOSIGNAL);
       if (n >= 0) {
-        c.sent += static_cast<std::size_t>(n);
+        std::size_t written = static_cast<std::size_t>(n);
+        while (written > 0) {
+          if (c.send_off == 0) started_ns(c, c.send_seq) = now;
+          const std::size_t step = std::min(written, size_ - c.send_off);
+          c.send_off += step;
+          written -= step;
+          if (c.send_off == size_) {
+            ++c.send_seq;
+            c.send_off = 0;
+          }
+        }
+        if (static_cast<std::size_t>(n) < len) now = now_ns();  // the next send() is later
       } else if (errno == EAGAIN) {
         if (!c.want_write) {
           if (const int err = watch(c, EPOLL_CTL_MOD, EPOLLIN | EPOLLOUT)) {
@@ -393,45 +477,71 @@ class LoadGenerator {
         report(c, "read", errno);
         return fail(c);
       }
-      if (!check_echo(c, static_cast<std::size_t>(n))) {
+      if (!consume(c, static_cast<std::size_t>(n))) {
         ++errors_.mismatches;
         return close_connection(c);
       }
-      c.received += static_cast<std::size_t>(n);
-      if (c.received == size_) complete(c);
-      if (c.state != State::kOpen) return;
+      // The messages that completed echoes made room for; while the socket is full, EPOLLOUT
+      // tells when to go on.
+      if (c.unsent() && !c.want_write) {
+        flush(c, now_ns());
+        if (c.state != State::kOpen) return;
+      }
       // Level-triggered: a short read means the socket was drained, and anything arriving later
-      // is reported again. Reading on to EAGAIN would cost a syscall per message.
+      // is reported again. Reading on to EAGAIN would cost a syscall per read.
       if (static_cast<std::size_t>(n) < scratch_.size()) return;
     }
   }
 
-  bool check_echo(Connection& c, std::size_t n) {
-    if (c.received + n > c.sent) {
+  // Checks `n` echoed bytes in scratch_ against the stream sent, completing the messages they end.
+  bool consume(Connection& c, std::size_t n) {
+    const std::uint64_t echoed = c.recv_seq * size_ + c.recv_off + n;
+    const std::uint64_t sent = c.send_seq * size_ + c.send_off;
+    if (echoed > sent) {
       char what[128];
-      std::snprintf(what, sizeof what, "%zu bytes echoed, only %zu sent", c.received + n, c.sent);
+      std::snprintf(what, sizeof what, "%llu bytes echoed, only %llu sent",
+                    static_cast<unsigned long long>(echoed), static_cast<unsigned long long>(sent));
       report(c, what);
       return false;
     }
-    const unsigned char* expected = c.message.data() + c.received;
-    if (std::memcmp(scratch_.data(), expected, n) == 0) return true;
-    std::size_t at = 0;
-    while (scratch_[at] == expected[at]) ++at;
-    char what[128];
-    std::snprintf(what, sizeof what, "byte %zu is 0x%02x, expected 0x%02x", c.received + at,
-                  scratch_[at], expected[at]);
-    report(c, what);
-    return false;
+    const unsigned char* got = scratch_.data();
+    std::uint64_t now = 0;
+    while (n > 0) {
+      const std::size_t step = std::min(n, size_ - c.recv_off);
+      fill_message(expected_.data(), c.index, c.recv_seq, c.recv_off, step);
+      if (std::memcmp(got, expected_.data(), step) != 0) {
+        std::size_t at = 0;
+        while (got[at] == expected_[at]) ++at;
+        char what[128];
+        std::snprintf(what, sizeof what, "byte %zu is 0x%02x, expected 0x%02x", c.recv_off + at,
+                      got[at], expected_[at]);
+        report(c, what);
+        return false;
+      }
+      bytes_verified_ += step;
+      got += step;
+      n -= step;
+      c.recv_off += step;
+      if (c.recv_off == size_) {
+        if (now == 0) now = now_ns();
+        complete(c, now);
+      }
+    }
+    return true;
   }
 
-  void complete(Connection& c) {
-    const std::uint64_t now = now_ns();
-    if (now >= measure_from_ && now < measure_until_) latencies_.record(now - c.started_ns);
+  void complete(Connection& c, std::uint64_t now) {
+    if (now >= measure_from_ && now < measure_until_) {
+      latencies_.record(now - started_ns(c, c.recv_seq));
+    }
     ++total_msgs_;
     c.last_done_ns = now;
-    if (c.seq == 0 && awaiting_first_echo_ > 0) --awaiting_first_echo_;
-    ++c.seq;
-    if (now < measure_until_) start_message(c, now);
+    if (c.recv_seq == 0 && awaiting_first_echo_ > 0) --awaiting_first_echo_;
+    ++c.recv_seq;
+    c.recv_off = 0;
+    // One more message in flight with each echo until there are K: writing C x K messages
+    // before reading any would take seconds at 10,000 x 16 x 4 KiB.
+    if (now < measure_until_) c.send_end = std::min(c.send_end + 2, c.recv_seq + pipeline_);
   }
 
   // ---- results ----
@@ -452,32 +562,41 @@ class LoadGenerator {
     const double rate = msgs / options_.duration_s;
     const std::uint64_t p50 = latencies_.percentile_us(0.50);
     const std::uint64_t p99 = latencies_.percentile_us(0.99);
+    const std::uint64_t p999 = latencies_.percentile_us(0.999);
     std::FILE* human = options_.json ? stderr : stdout;
     std::fprintf(human,
-                 "%ld connections x %ld B, %.1f s (+%.1f s warm-up, %.2f s connecting%s): %llu "
-                 "msgs, %.0f msgs/s, p50 %llu us, p99 %llu us, loadgen CPU %.0f%%, %ld errors",
-                 options_.connections, options_.size, options_.duration_s, options_.warmup_s,
-                 connect_seconds_, settle_text().c_str(), static_cast<unsigned long long>(msgs),
-                 rate, static_cast<unsigned long long>(p50), static_cast<unsigned long long>(p99),
+                 "%ld connections x %ld B x %ld in flight, %.1f s (+%.1f s warm-up, %.2f s "
+                 "connecting%s): %llu msgs, %.0f msgs/s, p50 %llu us, p99 %llu us, p999 %llu us, "
+                 "loadgen CPU %.0f%%, %ld errors",
+                 options_.connections, options_.size, options_.pipeline, options_.duration_s,
+                 options_.warmup_s, connect_seconds_, settle_text().c_str(),
+                 static_cast<unsigned long long>(msgs), rate, static_cast<unsigned long long>(p50),
+                 static_cast<unsigned long long>(p99), static_cast<unsigned long long>(p999),
                  loadgen_cpu * 100, errors_.total());
     if (errors_.total() != 0) {
       std::fprintf(human, " (%ld connect, %ld reset, %ld mismatch, %ld short, %ld stalled)",
                    errors_.connect_failures, errors_.resets, errors_.mismatches,
                    errors_.short_connections, errors_.stalled);
     }
+    if (errors_.starved != 0) {
+      std::fprintf(human, ", %ld connections starved (no message in the measured period)",
+                   errors_.starved);
+    }
     std::fprintf(human, "\n");
     if (!options_.json) return;
     std::printf(
-        "{\"connections\":%ld,\"size\":%ld,\"duration_s\":%g,\"warmup_s\":%g,\"msgs\":%llu,"
-        "\"msgs_per_s\":%.1f,\"p50_us\":%llu,\"p99_us\":%llu,\"total_msgs\":%llu,"
-        "\"loadgen_cpu\":%.2f,\"errors\":%ld,"
+        "{\"connections\":%ld,\"size\":%ld,\"pipeline\":%ld,\"duration_s\":%g,\"warmup_s\":%g,"
+        "\"msgs\":%llu,\"msgs_per_s\":%.1f,\"p50_us\":%llu,\"p99_us\":%llu,\"p999_us\":%llu,"
+        "\"total_msgs\":%llu,\"bytes_verified\":%llu,\"loadgen_cpu\":%.2f,\"errors\":%ld,"
         "\"connect_failures\":%ld,\"resets\":%ld,\"mismatches\":%ld,\"short_connections\":%ld,"
-        "\"stalled\":%ld,\"connect_s\":%.3f,\"settle_s\":%.3f}\n",
-        options_.connections, options_.size, options_.duration_s, options_.warmup_s,
-        static_cast<unsigned long long>(msgs), rate, static_cast<unsigned long long>(p50),
-        static_cast<unsigned long long>(p99), static_cast<unsigned long long>(total_msgs_),
-        loadgen_cpu, errors_.total(), errors_.connect_failures, errors_.resets, errors_.mismatches,
-        errors_.short_connections, errors_.stalled, connect_seconds_, settle_seconds_);
+        "\"stalled\":%ld,\"starved\":%ld,\"connect_s\":%.3f,\"settle_s\":%.3f}\n",
+        options_.connections, options_.size, options_.pipeline, options_.duration_s,
+        options_.warmup_s, static_cast<unsigned long long>(msgs), rate,
+        static_cast<unsigned long long>(p50), static_cast<unsigned long long>(p99),
+        static_cast<unsigned long long>(p999), static_cast<unsigned long long>(total_msgs_),
+        static_cast<unsigned long long>(bytes_verified_), loadgen_cpu, errors_.total(),
+        errors_.connect_failures, errors_.resets, errors_.mismatches, errors_.short_connections,
+        errors_.stalled, errors_.starved, connect_seconds_, settle_seconds_);
   }
 
   std::string settle_text() const {
@@ -490,8 +609,15 @@ class LoadGenerator {
   const Options options_;
   const sockaddr_in address_;
   const std::size_t size_;
-  std::vector<unsigned char> scratch_;  // every read lands here, then is compared in place
+  const std::size_t pipeline_;
+  std::vector<unsigned char> scratch_;   // every read lands here, then is compared in place
+  std::vector<unsigned char> expected_;  // what the bytes in scratch_ should be
+  std::vector<unsigned char> outgoing_;  // the bytes of a send()
   std::vector<Connection> connections_;
+  std::vector<std::uint64_t> started_ns_;  // per connection, the first send() of each in flight
+  std::vector<std::uint32_t> retrying_;    // connections in kRetryWait
+  std::size_t next_connect_ = 0;           // connections from here on were never started
+  long connecting_ = 0;                    // connections in kConnecting
   int epoll_fd_ = -1;
   std::uint64_t run_start_ = 0;
   std::uint64_t measure_from_ = 0;
@@ -501,6 +627,7 @@ class LoadGenerator {
   std::size_t awaiting_first_echo_ = 0;  // during the settle phase: open, not yet echoed once
   LatencyHistogram latencies_;
   std::uint64_t total_msgs_ = 0;
+  std::uint64_t bytes_verified_ = 0;
   Errors errors_;
   int reported_ = 0;
 };
@@ -510,7 +637,8 @@ class LoadGenerator {
 [[noreturn]] void usage(const char* why) {
   std::fprintf(stderr,
                "loadgen: %s\nusage: loadgen --port N [--host 127.0.0.1] [--connections C] "
-               "[--size B] [--duration S] [--warmup S] [--settle S] [--json]\n",
+               "[--size B] [--pipeline K] [--ramp R] [--duration S] [--warmup S] [--settle S] "
+               "[--starved-ok] [--json]\n",
                why);
   std::exit(2);
 }
@@ -534,6 +662,10 @@ Options parse_options(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
+    if (arg == "--starved-ok") {
+      o.starved_ok = true;
+      continue;
+    }
     if (arg == "--json") {
       o.json = true;
       continue;
@@ -548,6 +680,10 @@ Options parse_options(int argc, char** argv) {
       o.connections = parse_long(value, 1, 1'000'000, "--connections: 1 to 1000000");
     } else if (arg == "--size") {
       o.size = parse_long(value, 1, kMaxSize, "--size: 1 to 1048576 bytes");
+    } else if (arg == "--pipeline") {
+      o.pipeline = parse_long(value, 1, kMaxPipeline, "--pipeline: 1 to 64 messages");
+    } else if (arg == "--ramp") {
+      o.ramp = parse_long(value, 1, 1'000'000, "--ramp: 1 to 1000000 connects");
     } else if (arg == "--duration") {
       o.duration_s = parse_seconds(value, "--duration: seconds, more than 0");
     } else if (arg == "--warmup") {
