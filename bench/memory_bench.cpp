@@ -1,14 +1,17 @@
 // cogent_memory_bench: resident memory (VmRSS) of idle greenlets, idle tasks and idle pthreads.
 //
-//   cogent_memory_bench [--greenlets N] [--tasks N] [--bulk-tasks N] [--threads N]
+//   cogent_memory_bench [--greenlets N] [--tasks N] [--bulk-tasks N] [--threads N] [--json]
 //
 // Each measurement spawns N of a kind that park (greenlets and tasks in a 24 h sleep, threads on a
 // condition variable), reads VmRSS before and after, then kills or wakes them all and joins.
 // Every measurement runs in a child process of its own: memory freed by one measurement stays in
-// malloc's free lists, and the next would reuse it without growing RSS.
+// malloc's free lists, and the next would reuse it without growing RSS. When the system refuses a
+// thread (pid_max, threads-max, vm.max_map_count...), the threads created so far are measured and
+// the limit is reported with them: that is a result, not a failure.
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -36,6 +39,7 @@ struct Options {
   long tasks = 100'000;
   long bulk_tasks = 1'000'000;
   long threads = 10'000;
+  bool json = false;
 };
 
 struct Memory {
@@ -51,8 +55,10 @@ struct Sample {
   Memory after;
   double park_seconds = 0;      // spawning (or creating) all of them until the last one parked
   double teardown_seconds = 0;  // killing (or waking) and joining all of them
+  long stack_kib = 0;           // threads: the default stack size each was created with
+  bool limit_reached = false;   // a system limit stopped thread creation: `error` names it
   char backend[16] = {};
-  char error[200] = {};
+  char error[400] = {};
 };
 
 void set_text(char* out, std::size_t size, std::string_view text) {
@@ -196,6 +202,113 @@ Sample idle_tasks(long n) {
   return s;
 }
 
+long read_long_file(const char* path) {
+  FILE* f = std::fopen(path, "r");
+  if (f == nullptr) return -1;
+  long value = -1;
+  if (std::fscanf(f, "%ld", &value) != 1) value = -1;
+  std::fclose(f);
+  return value;
+}
+
+long count_lines(const char* path) {
+  FILE* f = std::fopen(path, "r");
+  if (f == nullptr) return -1;
+  long lines = 0;
+  for (int c; (c = std::fgetc(f)) != EOF;) lines += c == '\n';
+  std::fclose(f);
+  return lines;
+}
+
+// Threads (kernel tasks) on the whole machine: the denominator of /proc/loadavg's 4th field.
+long tasks_on_machine() {
+  FILE* f = std::fopen("/proc/loadavg", "r");
+  if (f == nullptr) return -1;
+  long running = 0;
+  long total = -1;
+  if (std::fscanf(f, "%*f %*f %*f %ld/%ld", &running, &total) != 2) total = -1;
+  std::fclose(f);
+  return total;
+}
+
+// Which of the limits that make pthread_create fail with EAGAIN this process has reached, read
+// at the moment it failed; all of them when none looks reached. A thread costs two mappings
+// (stack and guard page), one pid and its stack's address space.
+std::string thread_limits(long stack_kib) {
+  struct Limit {
+    std::string name;
+    long limit;
+    long used;
+    const char* used_what;
+    long margin;  // how close `used` gets to `limit` when the limit is what refused the thread
+  };
+  auto soft_limit = [](int resource, long unit) {
+    rlimit r{};
+    if (::getrlimit(resource, &r) != 0 || r.rlim_cur == RLIM_INFINITY) return -1L;
+    return static_cast<long>(r.rlim_cur / static_cast<rlim_t>(unit));
+  };
+  char status[8192];
+  long vm_size_kib = -1;
+  if (FILE* f = std::fopen("/proc/self/status", "r")) {
+    const std::size_t n = std::fread(status, 1, sizeof status - 1, f);
+    status[n] = '\0';
+    vm_size_kib = status_field_kib(status, "VmSize:");
+    std::fclose(f);
+  }
+  const long tasks = tasks_on_machine();
+  long pids_max = -1;
+  long pids_current = -1;
+  for (const char* dir : {"/sys/fs/cgroup/pids/", "/sys/fs/cgroup/"}) {
+    pids_max = read_long_file((std::string(dir) + "pids.max").c_str());
+    if (pids_max > 0) {
+      pids_current = read_long_file((std::string(dir) + "pids.current").c_str());
+      break;
+    }
+  }
+  const Limit limits[] = {
+      {"vm.max_map_count", read_long_file("/proc/sys/vm/max_map_count"),
+       count_lines("/proc/self/maps"), "mappings in this process", 8},
+      // Approached, not met: pids below 300 are reserved once pids wrap around.
+      {"kernel.pid_max", read_long_file("/proc/sys/kernel/pid_max"), tasks, "tasks on the machine",
+       512},
+      {"kernel.threads-max", read_long_file("/proc/sys/kernel/threads-max"), tasks,
+       "tasks on the machine", 64},
+      {"RLIMIT_NPROC", soft_limit(RLIMIT_NPROC, 1), tasks, "tasks on the machine", 64},
+      {"cgroup pids.max", pids_max, pids_current, "pids in the cgroup", 8},
+      {"RLIMIT_AS (KiB)", soft_limit(RLIMIT_AS, 1024), vm_size_kib, "KiB mapped",
+       2 * stack_kib + 1024},
+  };
+  auto describe = [](const Limit& l) {
+    return l.name + " " + std::to_string(l.limit) + ": " + std::to_string(l.used) + " " +
+           l.used_what;
+  };
+  std::string reached;
+  for (const Limit& l : limits) {
+    if (l.limit > 0 && l.used >= 0 && l.used + l.margin >= l.limit) {
+      if (!reached.empty()) reached.append("; ");
+      reached.append(describe(l));
+    }
+  }
+  if (!reached.empty()) return reached;
+  std::string all = "no known limit reached:";
+  for (const Limit& l : limits) {
+    if (l.limit <= 0) continue;
+    all.append(" ").append(describe(l)).append(";");
+  }
+  all.pop_back();
+  return all;
+}
+
+std::string thousands(long n) {
+  const std::string digits = std::to_string(n);
+  std::string out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
+    out.push_back(digits[i]);
+  }
+  return out;
+}
+
 struct ThreadGate {
   std::mutex mutex;
   std::condition_variable parked_cv;
@@ -217,6 +330,13 @@ Sample idle_threads(long n) {
   Sample s;
   s.requested = n;
   set_text(s.backend, "-");
+  pthread_attr_t defaults;
+  std::size_t stack_bytes = 0;
+  if (pthread_getattr_default_np(&defaults) == 0) {
+    pthread_attr_getstacksize(&defaults, &stack_bytes);
+    pthread_attr_destroy(&defaults);
+  }
+  s.stack_kib = static_cast<long>(stack_bytes / 1024);
   ThreadGate gate;
   std::vector<pthread_t> threads(static_cast<std::size_t>(n));
   s.before = read_memory();
@@ -224,8 +344,13 @@ Sample idle_threads(long n) {
   long created = 0;
   for (; created < n; ++created) {
     if (int rc = pthread_create(&threads[created], nullptr, &idle_thread, &gate); rc != 0) {
-      set_text(s.error, "pthread_create failed after " + std::to_string(created) +
-                            " threads: " + std::strerror(rc));
+      // EAGAIN is a system limit (glibc also turns the mmap ENOMEM of vm.max_map_count into it);
+      // anything else is a failure of the measurement.
+      s.limit_reached = rc == EAGAIN;
+      const char* name = strerrorname_np(rc);
+      set_text(s.error, std::string("pthread_create: ") + (name ? name : std::strerror(rc)) +
+                            " after " + thousands(created) + " threads (" +
+                            (rc == EAGAIN ? thread_limits(s.stack_kib) : std::strerror(rc)) + ")");
       break;
     }
   }
@@ -326,7 +451,40 @@ void print_row(const char* kind, const Sample& s) {
               bytes_per_item(s.before.rss_kib, s.after.rss_kib, s.parked),
               bytes_per_item(s.before.pte_kib, s.after.pte_kib, s.parked), s.park_seconds,
               s.teardown_seconds, s.backend);
-  if (s.error[0] != '\0') std::printf("%-24s %9s  ERROR: %s\n", "", "", s.error);
+  if (s.error[0] != '\0') {
+    std::printf("%-24s %9s  %s: %s\n", "", "", s.limit_reached ? "LIMIT" : "ERROR", s.error);
+  }
+}
+
+std::string json_string(std::string_view text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
+      out += escaped;
+    } else {
+      out += c;
+    }
+  }
+  return out + '"';
+}
+
+void print_json(const char* kind, const Sample& s) {
+  std::printf(
+      "{\"kind\":\"%s\",\"requested\":%ld,\"parked\":%ld,\"rss_before_kib\":%ld,"
+      "\"rss_after_kib\":%ld,\"pte_before_kib\":%ld,\"pte_after_kib\":%ld,"
+      "\"bytes_per_item\":%.1f,\"pte_bytes_per_item\":%.1f,\"park_s\":%.3f,"
+      "\"teardown_s\":%.3f,\"backend\":%s,\"stack_kib\":%ld,\"limit_reached\":%s,"
+      "\"error\":%s}\n",
+      kind, s.requested, s.parked, s.before.rss_kib, s.after.rss_kib, s.before.pte_kib,
+      s.after.pte_kib, bytes_per_item(s.before.rss_kib, s.after.rss_kib, s.parked),
+      bytes_per_item(s.before.pte_kib, s.after.pte_kib, s.parked), s.park_seconds,
+      s.teardown_seconds, json_string(s.backend).c_str(), s.stack_kib,
+      s.limit_reached ? "true" : "false", json_string(s.error).c_str());
 }
 
 void print_target(const char* what, double measured, double limit, const char* unit, bool valid) {
@@ -348,14 +506,16 @@ std::optional<long> parse_count(const char* text) {
 }
 
 void usage(FILE* out) {
-  std::fprintf(out,
-               "usage: cogent_memory_bench [--greenlets N] [--tasks N] [--bulk-tasks N] "
-               "[--threads N]\n"
-               "  --greenlets N   idle stackful greenlets (default 100000)\n"
-               "  --tasks N       idle C++20 tasks (default 100000)\n"
-               "  --bulk-tasks N  sleeping tasks for the total-RSS figure (default 1000000)\n"
-               "  --threads N     idle pthreads with default stacks (default 10000)\n"
-               "N = 0 skips that measurement.\n");
+  std::fprintf(
+      out,
+      "usage: cogent_memory_bench [--greenlets N] [--tasks N] [--bulk-tasks N] "
+      "[--threads N] [--json]\n"
+      "  --greenlets N   idle stackful greenlets (default 100000)\n"
+      "  --tasks N       idle C++20 tasks (default 100000)\n"
+      "  --bulk-tasks N  sleeping tasks for the total-RSS figure (default 1000000)\n"
+      "  --threads N     idle pthreads with default stacks (default 10000)\n"
+      "  --json          one JSON line per measurement instead of the table\n"
+      "N = 0 skips that measurement. A system limit on threads is reported, not failed.\n");
 }
 
 bool parse_options(int argc, char** argv, Options& o) {
@@ -364,6 +524,10 @@ bool parse_options(int argc, char** argv, Options& o) {
     if (flag == "--help" || flag == "-h") {
       usage(stdout);
       std::exit(0);
+    }
+    if (flag == "--json") {
+      o.json = true;
+      continue;
     }
     long* target = flag == "--greenlets"    ? &o.greenlets
                    : flag == "--tasks"      ? &o.tasks
@@ -427,6 +591,21 @@ int main(int argc, char** argv) {
   if (o.bulk_tasks > 0) bulk = in_child(&idle_tasks, o.bulk_tasks);
   if (o.threads > 0) threads = in_child(&idle_threads, o.threads);
 
+  // A thread count cut short by a system limit is a measurement of fewer threads, not a failure.
+  auto ok = [](const std::optional<Sample>& s) {
+    return s && s->parked > 0 && (!s->error[0] || s->limit_reached);
+  };
+  const bool failed = (greenlets && !ok(greenlets)) || (tasks && !ok(tasks)) ||
+                      (bulk && !ok(bulk)) || (threads && !ok(threads));
+
+  if (o.json) {
+    if (greenlets) print_json("greenlet", *greenlets);
+    if (tasks) print_json("task", *tasks);
+    if (bulk) print_json("bulk_task", *bulk);
+    if (threads) print_json("thread", *threads);
+    return failed ? 1 : 0;
+  }
+
   print_header();
   if (greenlets) print_row("idle greenlets (sleep)", *greenlets);
   if (tasks) print_row("idle tasks (async_sleep)", *tasks);
@@ -434,10 +613,11 @@ int main(int argc, char** argv) {
   if (threads) print_row("idle pthreads (condvar)", *threads);
   std::printf(
       "\nRSS/item = (VmRSS after - VmRSS before) / N; PTE/item likewise for VmPTE (page tables,\n"
-      "not in VmRSS). VmRSS counts only touched pages: thread stacks are mostly untouched, and\n"
-      "the kernel's own per-thread memory (task struct, kernel stack) is in neither figure.\n\n");
+      "not in VmRSS). VmRSS counts only touched pages: thread stacks (%ld KiB each here) are\n"
+      "mostly untouched, and the kernel's own per-thread memory (task struct, kernel stack) is in\n"
+      "neither figure.\n\n",
+      threads ? threads->stack_kib : 0L);
 
-  auto ok = [](const std::optional<Sample>& s) { return s && s->parked > 0 && !s->error[0]; };
   auto per_item = [](const Sample& s) {
     return bytes_per_item(s.before.rss_kib, s.after.rss_kib, s.parked);
   };
@@ -453,8 +633,5 @@ int main(int argc, char** argv) {
   print_target(task_label.c_str(), ok(tasks) ? per_item(*tasks) : 0, 512, "B", ok(tasks));
   print_target(bulk_label.c_str(), ok(bulk) ? bulk->after.rss_kib / 1024.0 : 0, 512, "MiB",
                ok(bulk));
-
-  const bool failed = (greenlets && !ok(greenlets)) || (tasks && !ok(tasks)) ||
-                      (bulk && !ok(bulk)) || (threads && !ok(threads));
   return failed ? 1 : 0;
 }

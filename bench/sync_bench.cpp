@@ -1,13 +1,15 @@
 // Micro-benchmarks of cogent's coordination toolkit against the OS-thread equivalents, in one
-// binary so that every ratio comes from one run: a lock taken and released with nobody else
-// around (cogent::Lock vs std::mutex), a lock two parties contend for, an item sent through a
-// queue and answered through another (two greenlets vs two threads with condition-variable
-// queues), and Pool::map over 100,000 items.
+// binary so that every ratio comes from one run: a lock two parties contend for, a lock taken and
+// released with nobody else around (cogent::Lock vs std::mutex), an item sent through a queue and
+// answered through another (greenlets, tasks, and threads with condition-variable queues), and
+// Pool::map over 100,000 items. Names read BM_<Operation>_<Contender> (Greenlet, Task, Thread);
+// BM_CogentPoolMap100k is a diagnostic with no contender.
 //
 //   sync_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 
 #include <benchmark/benchmark.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -25,7 +27,7 @@ namespace {
 
 constexpr int kWarmup = 256;
 
-void BM_CogentLockUncontended(benchmark::State& state) {
+void BM_LockUncontended_Greenlet(benchmark::State& state) {
   cogent::Lock lock;
   for (int i = 0; i < kWarmup; ++i) {
     lock.acquire();
@@ -36,9 +38,27 @@ void BM_CogentLockUncontended(benchmark::State& state) {
     lock.release();
   }
 }
-BENCHMARK(BM_CogentLockUncontended);
+BENCHMARK(BM_LockUncontended_Greenlet);
 
-void BM_StdMutexUncontended(benchmark::State& state) {
+cogent::Task<> uncontended_acquires(benchmark::State& state) {
+  cogent::Lock lock;
+  for (int i = 0; i < kWarmup; ++i) {
+    co_await lock.async_acquire();
+    lock.release();
+  }
+  for (auto _ : state) {
+    co_await lock.async_acquire();
+    lock.release();
+  }
+}
+
+// The awaitable acquire is ready at once: the task never suspends.
+void BM_LockUncontended_Task(benchmark::State& state) {
+  cogent::spawn(uncontended_acquires(state)).join();
+}
+BENCHMARK(BM_LockUncontended_Task);
+
+void BM_LockUncontended_Thread(benchmark::State& state) {
   std::mutex m;
   for (auto _ : state) {
     m.lock();
@@ -46,11 +66,11 @@ void BM_StdMutexUncontended(benchmark::State& state) {
     benchmark::ClobberMemory();
   }
 }
-BENCHMARK(BM_StdMutexUncontended);
+BENCHMARK(BM_LockUncontended_Thread);
 
 // Two greenlets each take the lock, yield while holding it, and release: every acquire parks and
 // is served by the other's release (a hand-off). One iteration is one acquire+release per party.
-void BM_CogentLockContended(benchmark::State& state) {
+void BM_Lock_Greenlet(benchmark::State& state) {
   cogent::Lock lock;
   bool done = false;
   auto other = cogent::spawn([&] {
@@ -60,6 +80,10 @@ void BM_CogentLockContended(benchmark::State& state) {
     }
   });
   cogent::spawn([&] {
+    for (int i = 0; i < kWarmup; ++i) {
+      std::lock_guard g(lock);
+      cogent::sleep(0s);
+    }
     for (auto _ : state) {
       std::lock_guard g(lock);
       cogent::sleep(0s);
@@ -68,10 +92,41 @@ void BM_CogentLockContended(benchmark::State& state) {
   }).join();
   other.join();
 }
-BENCHMARK(BM_CogentLockContended);
+BENCHMARK(BM_Lock_Greenlet);
+
+cogent::Task<> contend_until(cogent::Lock& lock, const bool& done) {
+  while (!done) {
+    auto g = co_await lock.async_guard();
+    co_await cogent::async_sleep(0s);
+  }
+}
+
+cogent::Task<> timed_contention(benchmark::State& state, cogent::Lock& lock, bool& done) {
+  for (int i = 0; i < kWarmup; ++i) {
+    auto g = co_await lock.async_guard();
+    co_await cogent::async_sleep(0s);
+  }
+  for (auto _ : state) {
+    auto g = co_await lock.async_guard();
+    co_await cogent::async_sleep(0s);
+  }
+  done = true;
+}
+
+// As BM_Lock_Greenlet between two tasks, through the awaitable guard (co_await async_guard()).
+void BM_Lock_Task(benchmark::State& state) {
+  cogent::Lock lock;
+  bool done = false;
+  auto other = cogent::spawn(contend_until(lock, done));
+  cogent::spawn(timed_contention(state, lock, done)).join();
+  other.join();
+}
+BENCHMARK(BM_Lock_Task);
 
 // Two OS threads hammer one std::mutex; each iteration is one lock+unlock of the timed thread.
-void BM_StdMutexContended(benchmark::State& state) {
+// std::mutex is not fair and hands nothing off: a releasing thread often takes it straight back,
+// so this is the throughput of a contended mutex, not a count of hand-offs.
+void BM_Lock_Thread(benchmark::State& state) {
   std::mutex m;
   std::atomic<bool> done{false};
   long shared = 0;
@@ -89,11 +144,11 @@ void BM_StdMutexContended(benchmark::State& state) {
   other.join();
   benchmark::DoNotOptimize(shared);
 }
-BENCHMARK(BM_StdMutexContended)->UseRealTime();
+BENCHMARK(BM_Lock_Thread)->UseRealTime();
 
 // Ping over one queue, pong back over another: one iteration is two puts and two gets, and both
 // greenlets park once each.
-void BM_CogentQueueRoundTrip(benchmark::State& state) {
+void BM_Queue_Greenlet(benchmark::State& state) {
   cogent::Queue<int> ping;
   cogent::Queue<int> pong;
   auto echo = cogent::spawn([&] {
@@ -116,9 +171,10 @@ void BM_CogentQueueRoundTrip(benchmark::State& state) {
   }).join();
   echo.join();
 }
-BENCHMARK(BM_CogentQueueRoundTrip);
+BENCHMARK(BM_Queue_Greenlet);
 
-void BM_CogentTaskQueueRoundTrip(benchmark::State& state) {
+// As BM_Queue_Greenlet between two tasks (async_put / async_get).
+void BM_Queue_Task(benchmark::State& state) {
   cogent::Queue<int> ping;
   cogent::Queue<int> pong;
   auto echo = [](cogent::Queue<int>& in, cogent::Queue<int>& out) -> cogent::Task<> {
@@ -130,6 +186,10 @@ void BM_CogentTaskQueueRoundTrip(benchmark::State& state) {
   };
   auto timed = [](benchmark::State& st, cogent::Queue<int>& out,
                   cogent::Queue<int>& in) -> cogent::Task<> {
+    for (int i = 0; i < kWarmup; ++i) {
+      co_await out.async_put(i);
+      benchmark::DoNotOptimize(co_await in.async_get());
+    }
     for (auto _ : st) {
       co_await out.async_put(1);
       benchmark::DoNotOptimize(co_await in.async_get());
@@ -140,7 +200,7 @@ void BM_CogentTaskQueueRoundTrip(benchmark::State& state) {
   cogent::spawn(timed(state, ping, pong)).join();
   e.join();
 }
-BENCHMARK(BM_CogentTaskQueueRoundTrip);
+BENCHMARK(BM_Queue_Task);
 
 // The textbook blocking queue: a deque under a mutex with a condition variable.
 class ThreadQueue {
@@ -166,7 +226,8 @@ class ThreadQueue {
   std::deque<int> items_;
 };
 
-void BM_ThreadQueueRoundTrip(benchmark::State& state) {
+// As BM_Queue_Greenlet between two threads.
+void BM_Queue_Thread(benchmark::State& state) {
   ThreadQueue ping;
   ThreadQueue pong;
   std::thread echo([&] {
@@ -176,6 +237,10 @@ void BM_ThreadQueueRoundTrip(benchmark::State& state) {
       pong.put(v);
     }
   });
+  for (int i = 0; i < kWarmup; ++i) {
+    ping.put(i);
+    benchmark::DoNotOptimize(pong.get());
+  }
   for (auto _ : state) {
     ping.put(1);
     benchmark::DoNotOptimize(pong.get());
@@ -183,7 +248,7 @@ void BM_ThreadQueueRoundTrip(benchmark::State& state) {
   ping.put(-1);
   echo.join();
 }
-BENCHMARK(BM_ThreadQueueRoundTrip)->UseRealTime();
+BENCHMARK(BM_Queue_Thread)->UseRealTime();
 
 // Pool::map over 100,000 items, 64 greenlets at a time; one iteration is the whole map.
 void BM_CogentPoolMap100k(benchmark::State& state) {

@@ -1,5 +1,6 @@
-// Peer for BM_GreenletSpawnJoin: creating and joining an OS thread that does nothing, with default
-// attributes (8 MiB stack, which glibc caches and reuses from one thread to the next).
+// Spawn+join contender: creating and joining an OS thread that does nothing through pthreads
+// directly, with default attributes (8 MiB stack, which glibc caches and reuses from one thread to
+// the next). BM_SpawnJoin_Thread (thread_peer.cpp) does the same through std::thread.
 
 #include <benchmark/benchmark.h>
 #include <pthread.h>
@@ -23,7 +24,7 @@ bool create_and_join(benchmark::State& state) {
   return true;
 }
 
-void BM_PthreadCreateJoin(benchmark::State& state) {
+void BM_SpawnJoin_Pthread(benchmark::State& state) {
   for (int i = 0; i < kWarmup; ++i) {
     if (!create_and_join(state)) return;
   }
@@ -32,6 +33,6 @@ void BM_PthreadCreateJoin(benchmark::State& state) {
   }
 }
 // The new thread's CPU time is not the calling thread's, so only wall-clock time is meaningful.
-BENCHMARK(BM_PthreadCreateJoin)->UseRealTime();
+BENCHMARK(BM_SpawnJoin_Pthread)->UseRealTime();
 
 }  // namespace
