@@ -1,0 +1,3 @@
+module cogent/bench/go_echo
+
+go 1.19

@@ -1,0 +1,3 @@
+module cogent/bench/go_idle
+
+go 1.19
