@@ -31,7 +31,7 @@
 
 namespace {
 
-constexpr std::size_t kBufferSize = 16 * 1024;
+constexpr std::size_t kBufferSize = 64 * 1024;
 constexpr int kMaxEvents = 1024;
 
 struct Connection {

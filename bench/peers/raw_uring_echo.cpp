@@ -32,7 +32,7 @@
 namespace {
 
 constexpr unsigned kRingEntries = 4096;
-constexpr std::size_t kBufferSize = 16 * 1024;
+constexpr std::size_t kBufferSize = 64 * 1024;
 
 // user_data: the descriptor in the high bits, the operation in the low byte. Each connection has
 // at most one request in flight and is closed only when its request completes, so a completion
