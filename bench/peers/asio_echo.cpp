@@ -9,15 +9,14 @@
 // io_context and ends it with status 0.
 
 #include <signal.h>
-#include <sys/resource.h>
 
 #include <array>
 #include <boost/asio.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
-#include <string>
-#include <string_view>
+
+#include "echo_peer_options.hpp"
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
@@ -57,39 +56,11 @@ asio::awaitable<void> listener(tcp::acceptor acceptor) {
   }
 }
 
-[[noreturn]] void usage(const char* why) {
-  std::fprintf(stderr, "asio_echo: %s\nusage: asio_echo [--host 127.0.0.1] [--port N]\n", why);
-  std::exit(2);
-}
-
-void raise_fd_limit() {
-  rlimit limit{};
-  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
-    limit.rlim_cur = limit.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &limit);
-  }
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string host = "127.0.0.1";
-  int port = 0;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (i + 1 >= argc) usage("missing value after an option");
-    if (arg == "--host") {
-      host = argv[++i];
-    } else if (arg == "--port") {
-      char* end = nullptr;
-      const long v = std::strtol(argv[++i], &end, 10);
-      if (*end != '\0' || end == argv[i] || v < 0 || v > 65535) usage("--port: 0 to 65535");
-      port = static_cast<int>(v);
-    } else {
-      usage("unknown option");
-    }
-  }
-  raise_fd_limit();
+  const echo_peer::Options options = echo_peer::parse_options("asio_echo", argc, argv);
+  echo_peer::raise_fd_limit();
   ::signal(SIGPIPE, SIG_IGN);
 
   try {
@@ -98,7 +69,8 @@ int main(int argc, char** argv) {
     signals.async_wait([&](auto, auto) { io.stop(); });
 
     // The constructor opens, sets SO_REUSEADDR, binds and listens with SOMAXCONN.
-    tcp::acceptor acceptor(io, {asio::ip::make_address(host), static_cast<unsigned short>(port)});
+    tcp::acceptor acceptor(
+        io, {asio::ip::make_address(options.host), static_cast<unsigned short>(options.port)});
     std::printf("listening on %d\n", acceptor.local_endpoint().port());
     std::fflush(stdout);
     asio::co_spawn(io, listener(std::move(acceptor)), asio::detached);

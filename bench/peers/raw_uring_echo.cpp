@@ -13,7 +13,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -28,6 +27,8 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "echo_peer_options.hpp"
 
 namespace {
 
@@ -259,40 +260,11 @@ class EchoServer {
   std::vector<std::unique_ptr<Connection>> connections_;  // by descriptor
 };
 
-[[noreturn]] void usage(const char* why) {
-  std::fprintf(stderr, "raw_uring_echo: %s\nusage: raw_uring_echo [--host 127.0.0.1] [--port N]\n",
-               why);
-  std::exit(2);
-}
-
-void raise_fd_limit() {
-  rlimit limit{};
-  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
-    limit.rlim_cur = limit.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &limit);
-  }
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string host = "127.0.0.1";
-  int port = 0;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (i + 1 >= argc) usage("missing value after an option");
-    if (arg == "--host") {
-      host = argv[++i];
-    } else if (arg == "--port") {
-      char* end = nullptr;
-      const long v = std::strtol(argv[++i], &end, 10);
-      if (*end != '\0' || end == argv[i] || v < 0 || v > 65535) usage("--port: 0 to 65535");
-      port = static_cast<int>(v);
-    } else {
-      usage("unknown option");
-    }
-  }
-  raise_fd_limit();
+  const echo_peer::Options options = echo_peer::parse_options("raw_uring_echo", argc, argv);
+  echo_peer::raise_fd_limit();
   EchoServer server;
-  return server.run(host.c_str(), port);
+  return server.run(options.host.c_str(), options.port);
 }
