@@ -136,7 +136,10 @@ bool IoOperation::ready_now() {
       if (current_scheduler().async_io()) return take_accepted();
       break;
     case IoStart::kAdaptive:
-      if (*waited_hint_ && current_scheduler().async_io()) return false;
+      // The socket's last read had to wait: this one most likely would too, and trying it costs
+      // a syscall that fails with EAGAIN. The ring runs it instead; on epoll the readiness wait
+      // (level-triggered, so data already there is reported by the next turn) comes first.
+      if (*waited_hint_) return false;
       break;
   }
   if (!attempt()) return false;

@@ -55,7 +55,8 @@ enum class IoStart : std::uint8_t {
   kTryFirst,     // try now on both backends (connect, accept, datagrams)
   kSubmitFirst,  // hand to the backend at once (regular files on io_uring)
   kRingFirst,    // io_uring: submit at once; epoll: try now (sends, which rarely block)
-  kAdaptive,     // io_uring: submit at once if this socket's last call had to wait (reads)
+  kAdaptive,     // if this socket's last call had to wait: io_uring submits, epoll waits for
+                 // readiness at once; otherwise try now (reads)
 };
 
 class IoOperation : public Operation, private IoCompletion {
