@@ -154,11 +154,12 @@ def main(argv):
     started = time.monotonic()
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     load_before = machine.load_average()
+    load_after = None
     failures = []
     sections = []
     charts_made = []
     os.makedirs(os.path.join(args.out, "charts"), exist_ok=True)
-    command_line = "bench/cogent-bench " + " ".join(shlex.quote(a) for a in argv)
+    command_line = " ".join(["bench/cogent-bench"] + [shlex.quote(a) for a in argv])
 
     if "echo" in args.parts:
         all_c = choose_contenders(args)
@@ -172,6 +173,7 @@ def main(argv):
         progress = Progress(runs, "cogent-bench: echo sweep")
         run_sweep(sweep, os.path.join(args.build_dir, "bench", "loadgen"), progress)
         progress.close()
+        load_after = machine.load_average()  # before the memory part parks 100,000 threads
         failures += sweep.failures()
         by_name = {c.name: c for c in runnable}
         sections.append(("targets", report.targets_section(sweep, by_name)))
@@ -224,8 +226,8 @@ def main(argv):
             failures.append(f"memory: {e}")
 
     minutes = (time.monotonic() - started) / 60
-    text = render(args, stamp, minutes, load_before, command_line, btype, sections, charts_made,
-                  failures)  # fmt: skip
+    text = render(args, stamp, minutes, (load_before, load_after or machine.load_average()),
+                  command_line, btype, sections, charts_made, failures)  # fmt: skip
     path = os.path.join(args.out, "RESULTS.md")
     with open(path, "w") as f:
         f.write(text)
@@ -238,7 +240,7 @@ def main(argv):
     return 0
 
 
-def render(args, stamp, minutes, load_before, command_line, btype, sections, charts_made, failures):
+def render(args, stamp, minutes, loads, command_line, btype, sections, charts_made, failures):
     out = ["# Benchmark results\n\n",
            f"Written by `bench/cogent-bench` on {stamp} in {minutes:.1f} minutes; run it again\n",
            "rather than edit this file (bench/README.md says how to read it). Figures measured\n",
@@ -253,7 +255,7 @@ def render(args, stamp, minutes, load_before, command_line, btype, sections, cha
         out.append(f"- {key}: {value}\n")
     out.append(f"- Build: {btype} (`{os.path.relpath(args.build_dir, SOURCE) if args.build_dir.startswith(SOURCE) else args.build_dir}`)\n")
     out.append(f"- Limits: {machine.limits()}\n")
-    out.append(f"- Load average {load_before} before, {machine.load_average()} after\n\n")
+    out.append(f"- Load average {loads[0]} before, {loads[1]} after the echo sweep\n\n")
     out.append(f"```sh\n{command_line}\n```\n\n")
     if "echo" in named:
         d, w = (max(a, b) for a, b in zip((args.duration, args.warmup), LONG_RUN_S))

@@ -102,7 +102,7 @@ def memory_chart(path, memory, counts):
             + "set style data histograms\nset style histogram clustered gap 1\n"
             + "set style fill solid 0.8 border -1\nset boxwidth 0.9\n"
             + "set logscale y 2\nset yrange [128:*]\nset grid ytics\n"
-            + "set ylabel 'bytes of RSS per idle item'\nset format y '%.0s%cB'\n"
+            + "set ylabel 'bytes of RSS per idle item'\nset format y '%.0b %BB'\n"
             + "set key top left title 'count'\nset datafile missing 'NaN'\n"
             + f"plot for [i=2:{len(counts) + 1}] '{data}' using i:xtic(1) title columnheader(i)\n"
         )

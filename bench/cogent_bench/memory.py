@@ -34,12 +34,15 @@ def _json_lines(command):
 
 
 def _result(line):
+    pte = line.get("pte_bytes_per_item")
+    if pte is None and line.get("parked"):
+        pte = (line.get("pte_after_kib", 0) - line.get("pte_before_kib", 0)) * 1024 / line["parked"]
     return MemoryResult(
         kind=line["kind"],
         requested=int(line["requested"]),
         parked=int(line["parked"]),
         bytes_per_item=float(line["bytes_per_item"]),
-        pte_bytes_per_item=float(line.get("pte_bytes_per_item", 0)),
+        pte_bytes_per_item=float(pte or 0),
         rss_after_kib=int(line.get("rss_after_kib", 0)),
         error=line.get("error", ""),
     )

@@ -211,7 +211,7 @@ def memory_section(memory, counts, command):
         row = [k]
         for n in counts:
             r = memory[(k, n)]
-            tables = f" + {_num(r.pte_bytes_per_item)} B" if r.pte_bytes_per_item >= 1 else ""
+            tables = f" + {_num(r.pte_bytes_per_item)} B" if r.pte_bytes_per_item >= 8 else ""
             if r.parked < r.requested:
                 row.append(f"{_num(r.bytes_per_item)} B{tables} at {r.parked:,}²" if r.parked else "none²")
                 notes.append(f"{k}s at {n:,}: {r.error}")
