@@ -56,8 +56,11 @@ def line_chart(path, sweep, metric, ylabel, title, log_y=False):
         script.append("set logscale x 10\nset grid\n")
         script.append("set key at screen 0.995,0.9 right top font 'sans,10' spacing 1.2\n")
         script.append("set xlabel 'connections'\n")
-        script.append(f"set ylabel '{ylabel}'\nset format y '%.0s%c'\n")
-        script.append("set logscale y 10\n" if log_y else "set yrange [0:*]\n")
+        # Linear axes in thousands: '%.0s%c' would print 1.5M and 1.0M both as "1M".
+        scale = 1 if log_y else 1e-3
+        unit = "" if log_y else " (thousands)"
+        script.append(f"set ylabel '{ylabel}{unit}'\n")
+        script.append("set logscale y 10\nset format y '%.0s%c'\n" if log_y else "set yrange [0:*]\nset format y '%.0f'\n")
         script.append("set datafile missing 'NaN'\n")
         counts = sweep.connection_counts
         script.append(f"set xrange [{counts[0] / 1.5}:{counts[-1] * 1.5}]\n")
@@ -69,7 +72,7 @@ def line_chart(path, sweep, metric, ylabel, title, log_y=False):
                     for n in counts:
                         cell = sweep.cell(w, n, c)
                         s = cell.spread(metric) if cell else None
-                        f.write(f"{n} {s.median if s else 'NaN'}\n")
+                        f.write(f"{n} {s.median * scale if s else 'NaN'}\n")
                 plots.append(
                     f"'{data}' using 1:2 with linespoints lw {WIDTH[c.family]} "
                     f"dt {DASH[c.family]} lc rgb '{COLOURS.get(c.name, '#444444')}' pt 7 ps 0.5 "
