@@ -15,32 +15,7 @@
 
 #include "report_threads.h"
 
-static const char* errno_name(int e) {
-  switch (e) {
-    case ECONNREFUSED:
-      return "ECONNREFUSED";
-    case EBADF:
-      return "EBADF";
-    case ENOTSOCK:
-      return "ENOTSOCK";
-    case EINVAL:
-      return "EINVAL";
-    case ENOTCONN:
-      return "ENOTCONN";
-    case EISCONN:
-      return "EISCONN";
-    case EAFNOSUPPORT:
-      return "EAFNOSUPPORT";
-    case EPIPE:
-      return "EPIPE";
-    case EDESTADDRREQ:
-      return "EDESTADDRREQ";
-    case EOPNOTSUPP:
-      return "EOPNOTSUPP";
-    default:
-      return strerror(e);
-  }
-}
+#include "program_support.h"
 
 static void show(const char* what, long r) {
   printf("%-44s %ld %s\n", what, r, r < 0 ? errno_name(errno) : "");

@@ -14,25 +14,15 @@
 
 #include "report_threads.h"
 
+#include "program_support.h"
+
 enum { kPipes = 3 };
 
 static int pipes[kPipes][2];
 static int epfd;
-static volatile int ticks;
-static volatile int stop_ticking;
-static int failures;
 
 static int waiter_result;
 static struct epoll_event waiter_event;
-
-static void* ticker(void* arg) {
-  (void)arg;
-  while (!stop_ticking) {
-    usleep(5 * 1000);
-    ++ticks;
-  }
-  return NULL;
-}
 
 static void* waiter(void* arg) {
   (void)arg;
@@ -54,12 +44,6 @@ static void* delayed_writer(void* arg) {
   return NULL;
 }
 
-static long ms_since(const struct timespec* start) {
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
-}
-
 static const char* events_name(unsigned events) {
   static char text[96];
   text[0] = '\0';
@@ -69,26 +53,6 @@ static const char* events_name(unsigned events) {
   if (events & EPOLLERR) strcat(text, "|EPOLLERR");
   if (events & EPOLLHUP) strcat(text, "|EPOLLHUP");
   return text + 1;
-}
-
-static const char* errno_name(int e) {
-  switch (e) {
-    case 0:
-      return "0";
-    case EINVAL:
-      return "EINVAL";
-    case EBADF:
-      return "EBADF";
-    default:
-      return strerror(e);
-  }
-}
-
-static void expect(int ok, const char* what) {
-  if (!ok) {
-    printf("UNEXPECTED: %s\n", what);
-    ++failures;
-  }
 }
 
 static void drain(int i) {

@@ -18,6 +18,8 @@
 
 #include "report_threads.h"
 
+#include "program_support.h"
+
 enum { kThreads = 4 };
 
 static int pairs[kThreads][2];
@@ -25,17 +27,6 @@ static int pipes[kThreads][2];
 static int kept[kThreads];
 static volatile sig_atomic_t sigpipes;
 static volatile size_t want = 8;  // not a constant: the fortified calls check it at run time
-
-static const char* errno_name(int e) {
-  switch (e) {
-    case EPIPE:
-      return "EPIPE";
-    case ECONNRESET:
-      return "ECONNRESET";
-    default:
-      return strerror(e);
-  }
-}
 
 static void* late_sender(void* arg) {
   int i = (int)(long)arg;

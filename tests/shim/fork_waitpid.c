@@ -17,22 +17,13 @@
 
 #include "report_threads.h"
 
+#include "program_support.h"
+
 static pthread_mutex_t held = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t gate_mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
 static int gate_open;
-static volatile int ticks;
-static volatile int stop_ticking;
 static int failures;
-
-static void* ticker(void* arg) {
-  (void)arg;
-  for (int i = 0; i < 2000 && !stop_ticking; ++i) {
-    usleep(5 * 1000);
-    ++ticks;
-  }
-  return NULL;
-}
 
 static void check(int ok, const char* what) {
   if (!ok) {

@@ -18,6 +18,8 @@
 
 #include "report_threads.h"
 
+#include "program_support.h"
+
 static pthread_t main_thread;
 static volatile sig_atomic_t handled;
 static int data_fd = -1;  // written to after the signal, when >= 0
@@ -52,10 +54,6 @@ static pthread_t poke_later(int fd) {
   pthread_t t;
   pthread_create(&t, NULL, poke, NULL);
   return t;
-}
-
-static const char* errno_name(int e) {
-  return e == EINTR ? "EINTR" : e == EAGAIN ? "EAGAIN" : strerror(e);
 }
 
 static void show(const char* what, long r, int err) {

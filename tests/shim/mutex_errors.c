@@ -11,6 +11,8 @@
 
 #include "report_threads.h"
 
+#include "program_support.h"
+
 static pthread_mutex_t held = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t errorcheck = PTHREAD_ERRORCHECK_MUTEX_INITIALIZER_NP;
 static pthread_mutex_t recursive;
@@ -34,15 +36,6 @@ static const char* name(int rc) {
     default:
       return strerror(rc);
   }
-}
-
-static struct timespec in_ms(clockid_t clock, long ms) {
-  struct timespec t;
-  clock_gettime(clock, &t);
-  t.tv_nsec += ms * 1000000L;
-  t.tv_sec += t.tv_nsec / 1000000000L;
-  t.tv_nsec %= 1000000000L;
-  return t;
 }
 
 static void* holder(void* arg) {

@@ -17,20 +17,7 @@
 
 #include "report_threads.h"
 
-static const char* errno_name(int e) {
-  switch (e) {
-    case 0:
-      return "0";
-    case EAGAIN:
-      return "EAGAIN";
-    case EBADF:
-      return "EBADF";
-    case EINVAL:
-      return "EINVAL";
-    default:
-      return strerror(e);
-  }
-}
+#include "program_support.h"
 
 static void show(const char* what, long r) {
   printf("%s: %ld %s\n", what, r, r < 0 ? errno_name(errno) : "");

@@ -15,19 +15,9 @@
 
 #include "report_threads.h"
 
-static volatile int ticks;
-static volatile int stop_ticking;
-static volatile sig_atomic_t usr1s;
-static int failures;
+#include "program_support.h"
 
-static void* ticker(void* arg) {
-  (void)arg;
-  while (!stop_ticking) {
-    usleep(5 * 1000);
-    ++ticks;
-  }
-  return NULL;
-}
+static volatile sig_atomic_t usr1s;
 
 /* Writes `text` into `fd` after `delay_ms`, then closes it after `close_ms` more if >= 0. */
 struct delayed_write {
@@ -60,12 +50,6 @@ static void on_usr1(int sig) {
   ++usr1s;
 }
 
-static long ms_since(const struct timespec* start) {
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
-}
-
 static const char* events_name(short revents) {
   static char text[128];
   text[0] = '\0';
@@ -77,28 +61,6 @@ static const char* events_name(short revents) {
   if (revents & POLLHUP) strcat(text, "|POLLHUP");
   if (revents & POLLNVAL) strcat(text, "|POLLNVAL");
   return text + 1;
-}
-
-static const char* errno_name(int e) {
-  switch (e) {
-    case 0:
-      return "0";
-    case EINTR:
-      return "EINTR";
-    case EINVAL:
-      return "EINVAL";
-    case EBADF:
-      return "EBADF";
-    default:
-      return strerror(e);
-  }
-}
-
-static void expect(int ok, const char* what) {
-  if (!ok) {
-    printf("UNEXPECTED: %s\n", what);
-    ++failures;
-  }
 }
 
 int main(void) {

@@ -16,17 +16,7 @@
 
 #include "report_threads.h"
 
-static volatile int ticks;
-static volatile int stop_ticking;
-
-static void* ticker(void* arg) {
-  (void)arg;
-  for (int i = 0; i < 2000 && !stop_ticking; ++i) {
-    usleep(5 * 1000);
-    ++ticks;
-  }
-  return NULL;
-}
+#include "program_support.h"
 
 static void print_close(const char* what, int status) {
   if (status == -1) {

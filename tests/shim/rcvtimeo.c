@@ -17,8 +17,9 @@
 
 #include "report_threads.h"
 
+#include "program_support.h"
+
 static volatile int counting = 1;
-static volatile long ticks;
 
 static void* counter(void* arg) {
   (void)arg;
@@ -27,17 +28,6 @@ static void* counter(void* arg) {
     ++ticks;
   }
   return NULL;
-}
-
-static const char* errno_name(int e) {
-  switch (e) {
-    case EAGAIN:
-      return "EAGAIN";
-    case EINPROGRESS:
-      return "EINPROGRESS";
-    default:
-      return strerror(e);
-  }
 }
 
 static double now_ms(void) {

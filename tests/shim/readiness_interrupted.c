@@ -18,8 +18,9 @@
 
 #include "report_threads.h"
 
+#include "program_support.h"
+
 static volatile sig_atomic_t alarms, usr1s, usr2s;
-static volatile int ticks, stop_ticking;
 static int p[2];
 
 struct call_result {
@@ -57,15 +58,6 @@ static void alarms_every_50_ms(int on) {
   setitimer(ITIMER_REAL, &t, NULL);
 }
 
-static void* ticker(void* arg) {
-  (void)arg;
-  while (!stop_ticking) {
-    usleep(5 * 1000);
-    ++ticks;
-  }
-  return NULL;
-}
-
 static void* poll_forever(void* arg) {
   struct call_result* r = arg;
   struct pollfd in = {p[0], POLLIN, 0};
@@ -96,7 +88,6 @@ static void* kill_process_later(void* arg) {
   return NULL;
 }
 
-static const char* errno_name(int e) { return e == EINTR ? "EINTR" : e == 0 ? "0" : strerror(e); }
 
 int main(void) {
   /* SIGUSR1 is blocked in every thread (they inherit the mask); only a ppoll lets it in. */

@@ -15,6 +15,8 @@
 
 #include "report_threads.h"
 
+#include "program_support.h"
+
 enum { kReaders = 8, kWriters = 2, kReads = 5, kWrites = 3 };
 
 static pthread_rwlock_t lock = PTHREAD_RWLOCK_INITIALIZER;
@@ -40,15 +42,6 @@ static const char* name(int rc) {
     default:
       return strerror(rc);
   }
-}
-
-static struct timespec in_ms(clockid_t clock, long ms) {
-  struct timespec t;
-  clock_gettime(clock, &t);
-  t.tv_nsec += ms * 1000000L;
-  t.tv_sec += t.tv_nsec / 1000000000L;
-  t.tv_nsec %= 1000000000L;
-  return t;
 }
 
 static void* reader(void* arg) {
@@ -99,7 +92,7 @@ static void* writer(void* arg) {
   return NULL;
 }
 
-static volatile int holding, release_it, ticks;
+static volatile int holding, release_it;
 static pthread_rwlock_t held = PTHREAD_RWLOCK_INITIALIZER;
 
 /* Holds `held` for reading (arg 0) or writing (arg 1) until told to let go. */
@@ -116,7 +109,8 @@ static void* holder(void* arg) {
   return NULL;
 }
 
-static void* ticker(void* arg) {
+/* 1 ms ticks, until the lock is released (1 s at most). */
+static void* ticker_until_released(void* arg) {
   (void)arg;
   while (!release_it && ticks < 1000) {
     ++ticks;
@@ -189,7 +183,7 @@ int main(void) {
   if (rd == 0) pthread_rwlock_unlock(&held);
   pthread_t tick;
   ticks = 0;
-  pthread_create(&tick, NULL, ticker, NULL);
+  pthread_create(&tick, NULL, ticker_until_released, NULL);
   struct timespec soon = in_ms(CLOCK_REALTIME, 100);
   printf("timedwrlock while read-held: %s\n", name(pthread_rwlock_timedwrlock(&held, &soon)));
   printf("another thread progressed meanwhile: %s\n", ticks >= 10 ? "yes" : "no");

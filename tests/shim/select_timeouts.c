@@ -15,18 +15,7 @@
 
 #include "report_threads.h"
 
-static volatile int ticks;
-static volatile int stop_ticking;
-static int failures;
-
-static void* ticker(void* arg) {
-  (void)arg;
-  while (!stop_ticking) {
-    usleep(5 * 1000);
-    ++ticks;
-  }
-  return NULL;
-}
+#include "program_support.h"
 
 struct delayed_write {
   int fd;
@@ -38,34 +27,6 @@ static void* delayed_writer(void* arg) {
   usleep(w->delay_ms * 1000);
   if (write(w->fd, "x", 1) != 1) perror("write");
   return NULL;
-}
-
-static long ms_since(const struct timespec* start) {
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
-}
-
-static const char* errno_name(int e) {
-  switch (e) {
-    case 0:
-      return "0";
-    case EINTR:
-      return "EINTR";
-    case EINVAL:
-      return "EINVAL";
-    case EBADF:
-      return "EBADF";
-    default:
-      return strerror(e);
-  }
-}
-
-static void expect(int ok, const char* what) {
-  if (!ok) {
-    printf("UNEXPECTED: %s\n", what);
-    ++failures;
-  }
 }
 
 static int max_of(int x, int y) { return x > y ? x : y; }

@@ -15,6 +15,8 @@
 
 #include "report_threads.h"
 
+#include "program_support.h"
+
 enum { kGated = 20, kGate = 3 };
 
 static const char* name(int e) {
@@ -42,24 +44,14 @@ static const char* result(int rc) {
   return buf;
 }
 
-static struct timespec in_ms(clockid_t clock, long ms) {
-  struct timespec t;
-  clock_gettime(clock, &t);
-  t.tv_nsec += ms * 1000000L;
-  t.tv_sec += t.tv_nsec / 1000000000L;
-  t.tv_nsec %= 1000000000L;
-  return t;
-}
-
 static long elapsed_ms(const struct timespec* since) {
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
   return (now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000;
 }
 
-static volatile int stop_ticking, ticks;
-
-static void* ticker(void* arg) {
+/* 1 ms ticks (2 s at most): finer than the shared ticker, for the short waits here. */
+static void* fast_ticker(void* arg) {
   (void)arg;
   while (!stop_ticking && ticks < 2000) {
     ++ticks;
@@ -110,7 +102,7 @@ int main(void) {
   sem_init(&s, 0, 0);
 
   pthread_t tick;
-  pthread_create(&tick, NULL, ticker, NULL);
+  pthread_create(&tick, NULL, fast_ticker, NULL);
   pthread_t threads[kGated];
   sem_init(&gate, 0, 0);
   for (int i = 0; i < kGated; ++i) pthread_create(&threads[i], NULL, gated, NULL);

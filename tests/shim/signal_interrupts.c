@@ -100,7 +100,8 @@ int main(void) {
   unsigned left = sleep(3);
   printf("sleep(3) interrupted: left %u, errno %s, alarms %d\n", left, name_of(errno), alarms);
 
-  /* With SA_RESTART a sleep still ends early (signal(7)): nanosleep gives EINTR and what is left. */
+  /* With SA_RESTART a sleep still ends early (signal(7)): nanosleep gives EINTR and what is left.
+   */
   install(SA_RESTART);
   alarm_in(200);
   struct timespec req = {1, 0}, rem = {0, 0};

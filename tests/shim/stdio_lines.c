@@ -57,8 +57,7 @@ static void check_line(char* text) {
   unsigned sum;
   char payload[kPayload + 1];
   char expected[kPayload + 1];
-  if (sscanf(text, "w%d l%d %90s %u", &id, &line, payload, &sum) != 4 || id < 0 ||
-      id >= kWriters) {
+  if (sscanf(text, "w%d l%d %90s %u", &id, &line, payload, &sum) != 4 || id < 0 || id >= kWriters) {
     ++broken;
     return;
   }

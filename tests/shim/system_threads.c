@@ -13,18 +13,9 @@
 
 #include "report_threads.h"
 
-static volatile int ticks;
-static volatile int stop_ticking;
-static volatile int in_system;
+#include "program_support.h"
 
-static void* ticker(void* arg) {
-  (void)arg;
-  for (int i = 0; i < 2000 && !stop_ticking; ++i) {
-    usleep(5 * 1000);
-    ++ticks;
-  }
-  return NULL;
-}
+static volatile int in_system;
 
 static void on_sigint(int signal) { (void)signal; }
 
