@@ -33,6 +33,7 @@ QUICK = dict(rounds=1, duration=0.4, warmup=0.1, connections="10,1000",
 THREAD_LIMIT = ("10,000 OS threads sharing one CPU leave connections unserved for seconds "
                 "(bench/HISTORY.md, the shim benchmark), so native threads stop at 1,000.")  # fmt: skip
 PARTS = ("echo", "micro", "memory")
+OPTIONAL = ("go", "gevent")  # peers from optional Debian packages (scripts/setup.sh --bench)
 
 
 def parse_args(argv):
@@ -133,7 +134,7 @@ def choose_contenders(args):
     for c in contenders:
         if c.name == "threads":
             c.limits = {n: THREAD_LIMIT for n in args.connections if n > 1000}
-    missing_required = [c for c in contenders if c.missing and c.name not in ("go", "gevent")]
+    missing_required = [c for c in contenders if c.missing and c.name not in OPTIONAL]
     if missing_required and args.contenders:
         fail("; ".join(f"{c.name}: {c.missing}" for c in missing_required))
     for c in contenders:
@@ -164,6 +165,9 @@ def main(argv):
     if "echo" in args.parts:
         all_c = choose_contenders(args)
         runnable = [c for c in all_c if not c.missing]
+        # A peer whose Debian package is absent is a row saying so; any other missing server is
+        # a broken build and fails the run.
+        failures += [f"{c.name}: {c.missing}" for c in all_c if c.missing and c.name not in OPTIONAL]
         if not any(c.name == REFERENCE for c in runnable) and not args.contenders:
             fail(f"the reference {REFERENCE} cannot run: build it first")
         sweep = Sweep(args.workloads, args.connections, runnable, args.rounds, args.duration,
