@@ -11,6 +11,8 @@
 
 #include "report_threads.h"
 
+#include "program_support.h"
+
 enum { kThreads = 6, kPhases = 5 };
 
 static pthread_barrier_t barrier;
@@ -18,18 +20,7 @@ static pthread_mutex_t stats = PTHREAD_MUTEX_INITIALIZER;
 static int arrived[kPhases], serial[kPhases], early_leavers[kPhases], other_answers;
 
 static const char* name(int rc) {
-  switch (rc) {
-    case 0:
-      return "0";
-    case EINVAL:
-      return "EINVAL";
-    case EBUSY:
-      return "EBUSY";
-    case PTHREAD_BARRIER_SERIAL_THREAD:
-      return "PTHREAD_BARRIER_SERIAL_THREAD";
-    default:
-      return strerror(rc);
-  }
+  return rc == PTHREAD_BARRIER_SERIAL_THREAD ? "PTHREAD_BARRIER_SERIAL_THREAD" : errno_name(rc);
 }
 
 static void* worker(void* arg) {

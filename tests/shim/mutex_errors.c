@@ -19,25 +19,6 @@ static pthread_mutex_t recursive;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 static volatile int holding;
 
-static const char* name(int rc) {
-  switch (rc) {
-    case 0:
-      return "0";
-    case EBUSY:
-      return "EBUSY";
-    case ETIMEDOUT:
-      return "ETIMEDOUT";
-    case EDEADLK:
-      return "EDEADLK";
-    case EPERM:
-      return "EPERM";
-    case EINVAL:
-      return "EINVAL";
-    default:
-      return strerror(rc);
-  }
-}
-
 static void* holder(void* arg) {
   (void)arg;
   pthread_mutex_lock(&held);
@@ -54,41 +35,42 @@ int main(void) {
   pthread_create(&t, NULL, holder, NULL);
   report_threads();
   while (!holding) usleep(1000);
-  printf("trylock while held: %s\n", name(pthread_mutex_trylock(&held)));
+  printf("trylock while held: %s\n", errno_name(pthread_mutex_trylock(&held)));
   struct timespec soon = in_ms(CLOCK_REALTIME, 20);
-  printf("timedlock while held: %s\n", name(pthread_mutex_timedlock(&held, &soon)));
+  printf("timedlock while held: %s\n", errno_name(pthread_mutex_timedlock(&held, &soon)));
   struct timespec soon_mono = in_ms(CLOCK_MONOTONIC, 20);
   printf("clocklock while held: %s\n",
-         name(pthread_mutex_clocklock(&held, CLOCK_MONOTONIC, &soon_mono)));
+         errno_name(pthread_mutex_clocklock(&held, CLOCK_MONOTONIC, &soon_mono)));
   struct timespec bad = {0, 2000000000L};
-  printf("timedlock with a bad time: %s\n", name(pthread_mutex_timedlock(&held, &bad)));
-  printf("unlock of another's errorcheck mutex: %s\n", name(pthread_mutex_unlock(&errorcheck)));
-  printf("lock once released: %s\n", name(pthread_mutex_lock(&held)));
+  printf("timedlock with a bad time: %s\n", errno_name(pthread_mutex_timedlock(&held, &bad)));
+  printf("unlock of another's errorcheck mutex: %s\n",
+         errno_name(pthread_mutex_unlock(&errorcheck)));
+  printf("lock once released: %s\n", errno_name(pthread_mutex_lock(&held)));
   pthread_join(t, NULL);
 
   struct timespec later = in_ms(CLOCK_REALTIME, 30);
-  printf("cond_timedwait: %s\n", name(pthread_cond_timedwait(&cond, &held, &later)));
-  printf("held again after it: %s\n", name(pthread_mutex_trylock(&held)));
-  printf("unlock: %s\n", name(pthread_mutex_unlock(&held)));
+  printf("cond_timedwait: %s\n", errno_name(pthread_cond_timedwait(&cond, &held, &later)));
+  printf("held again after it: %s\n", errno_name(pthread_mutex_trylock(&held)));
+  printf("unlock: %s\n", errno_name(pthread_mutex_unlock(&held)));
 
   pthread_mutexattr_t attr;
   pthread_mutexattr_init(&attr);
   pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
   pthread_mutex_init(&recursive, &attr);
   pthread_mutexattr_destroy(&attr);
-  printf("recursive lock: %s\n", name(pthread_mutex_lock(&recursive)));
-  printf("recursive relock: %s\n", name(pthread_mutex_lock(&recursive)));
-  printf("recursive trylock: %s\n", name(pthread_mutex_trylock(&recursive)));
-  printf("unlocks: %s", name(pthread_mutex_unlock(&recursive)));
-  printf(" %s", name(pthread_mutex_unlock(&recursive)));
-  printf(" %s\n", name(pthread_mutex_unlock(&recursive)));
-  printf("unlock once more: %s\n", name(pthread_mutex_unlock(&recursive)));
-  printf("destroy: %s\n", name(pthread_mutex_destroy(&recursive)));
+  printf("recursive lock: %s\n", errno_name(pthread_mutex_lock(&recursive)));
+  printf("recursive relock: %s\n", errno_name(pthread_mutex_lock(&recursive)));
+  printf("recursive trylock: %s\n", errno_name(pthread_mutex_trylock(&recursive)));
+  printf("unlocks: %s", errno_name(pthread_mutex_unlock(&recursive)));
+  printf(" %s", errno_name(pthread_mutex_unlock(&recursive)));
+  printf(" %s\n", errno_name(pthread_mutex_unlock(&recursive)));
+  printf("unlock once more: %s\n", errno_name(pthread_mutex_unlock(&recursive)));
+  printf("destroy: %s\n", errno_name(pthread_mutex_destroy(&recursive)));
 
-  printf("errorcheck lock: %s\n", name(pthread_mutex_lock(&errorcheck)));
-  printf("errorcheck relock: %s\n", name(pthread_mutex_lock(&errorcheck)));
-  printf("errorcheck trylock: %s\n", name(pthread_mutex_trylock(&errorcheck)));
-  printf("errorcheck unlock: %s\n", name(pthread_mutex_unlock(&errorcheck)));
-  printf("errorcheck unlock again: %s\n", name(pthread_mutex_unlock(&errorcheck)));
+  printf("errorcheck lock: %s\n", errno_name(pthread_mutex_lock(&errorcheck)));
+  printf("errorcheck relock: %s\n", errno_name(pthread_mutex_lock(&errorcheck)));
+  printf("errorcheck trylock: %s\n", errno_name(pthread_mutex_trylock(&errorcheck)));
+  printf("errorcheck unlock: %s\n", errno_name(pthread_mutex_unlock(&errorcheck)));
+  printf("errorcheck unlock again: %s\n", errno_name(pthread_mutex_unlock(&errorcheck)));
   return 0;
 }

@@ -18,6 +18,8 @@
 
 #include "report_threads.h"
 
+#include "program_support.h"
+
 extern char** environ;
 
 enum { kRounds = 5 };
@@ -25,19 +27,6 @@ enum { kRounds = 5 };
 static char ping_name[64], pong_name[64];
 static sem_t *ping, *pong;
 static int replies;
-
-static const char* name(int e) {
-  switch (e) {
-    case EEXIST:
-      return "EEXIST";
-    case ENOENT:
-      return "ENOENT";
-    case EAGAIN:
-      return "EAGAIN";
-    default:
-      return strerror(e);
-  }
-}
 
 static void* ponger(void* arg) {
   (void)arg;
@@ -67,12 +56,12 @@ int main(int argc, char** argv) {
   ping = sem_open(ping_name, O_CREAT | O_EXCL, 0600, 0);
   pong = sem_open(pong_name, O_CREAT | O_EXCL, 0600, 0);
   if (ping == SEM_FAILED || pong == SEM_FAILED) {
-    printf("sem_open: %s\n", name(errno));
+    printf("sem_open: %s\n", errno_name(errno));
     return 1;
   }
   errno = 0;
   sem_t* again = sem_open(ping_name, O_CREAT | O_EXCL, 0600, 0);
-  printf("second exclusive create: %s\n", again == SEM_FAILED ? name(errno) : "created");
+  printf("second exclusive create: %s\n", again == SEM_FAILED ? errno_name(errno) : "created");
 
   pthread_t t;
   pthread_create(&t, NULL, ponger, NULL);
@@ -88,7 +77,7 @@ int main(int argc, char** argv) {
   printf("rounds: %d, replies: %d\n", pongs, replies);
 
   sem_t* same = sem_open(ping_name, 0);
-  printf("opened again: %s\n", same == SEM_FAILED ? name(errno) : "yes");
+  printf("opened again: %s\n", same == SEM_FAILED ? errno_name(errno) : "yes");
   sem_post(same);
   int value = -1;
   sem_getvalue(ping, &value);
@@ -105,7 +94,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   const int waited = sem_wait(pong);
-  printf("posted by another process: %s\n", waited == 0 ? "yes" : name(errno));
+  printf("posted by another process: %s\n", waited == 0 ? "yes" : errno_name(errno));
   int status = -1;
   waitpid(child, &status, 0);
   printf("child exit status: %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
@@ -113,7 +102,7 @@ int main(int argc, char** argv) {
   printf("unlink: %d\n", sem_unlink(ping_name));
   errno = 0;
   sem_t* gone = sem_open(ping_name, 0);
-  printf("open after unlink: %s\n", gone == SEM_FAILED ? name(errno) : "opened");
+  printf("open after unlink: %s\n", gone == SEM_FAILED ? errno_name(errno) : "opened");
   sem_post(ping);
   sem_getvalue(ping, &value);
   printf("the open semaphore still works: %d\n", value);
@@ -121,7 +110,7 @@ int main(int argc, char** argv) {
   const int tried = sem_trywait(ping);
   printf("sem_trywait: %d, then: ", tried);
   const int empty = sem_trywait(ping);
-  printf("%d %s\n", empty, empty != 0 ? name(errno) : "");
+  printf("%d %s\n", empty, empty != 0 ? errno_name(errno) : "");
   sem_close(ping);
   sem_close(pong);
   sem_unlink(pong_name);

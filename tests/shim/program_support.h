@@ -35,6 +35,24 @@ static inline const char* errno_name(int e) {
       return "0";
     case EAFNOSUPPORT:
       return "EAFNOSUPPORT";
+    case EBUSY:
+      return "EBUSY";
+    case EDEADLK:
+      return "EDEADLK";
+    case EEXIST:
+      return "EEXIST";
+    case ENOENT:
+      return "ENOENT";
+    case EOVERFLOW:
+      return "EOVERFLOW";
+    case EPERM:
+      return "EPERM";
+    case ERANGE:
+      return "ERANGE";
+    case ESRCH:
+      return "ESRCH";
+    case ETIMEDOUT:
+      return "ETIMEDOUT";
     case EAGAIN:
       return "EAGAIN";
     case EBADF:

@@ -88,7 +88,6 @@ static void* kill_process_later(void* arg) {
   return NULL;
 }
 
-
 int main(void) {
   /* SIGUSR1 is blocked in every thread (they inherit the mask); only a ppoll lets it in. */
   sigset_t usr1;

@@ -25,25 +25,6 @@ static pthread_cond_t partner = PTHREAD_COND_INITIALIZER;
 static int readers_inside, writers_inside, max_readers, reads, writes;
 static int reader_saw_writer, writer_saw_reader, two_writers;
 
-static const char* name(int rc) {
-  switch (rc) {
-    case 0:
-      return "0";
-    case EBUSY:
-      return "EBUSY";
-    case ETIMEDOUT:
-      return "ETIMEDOUT";
-    case EDEADLK:
-      return "EDEADLK";
-    case EINVAL:
-      return "EINVAL";
-    case EPERM:
-      return "EPERM";
-    default:
-      return strerror(rc);
-  }
-}
-
 static void* reader(void* arg) {
   (void)arg;
   for (int i = 0; i < kReads; ++i) {
@@ -154,7 +135,7 @@ static void read_while_writer_waits(int kind, const char* what) {
   pthread_create(&w, NULL, waiting_writer, NULL);
   usleep(200 * 1000); /* the writer is waiting by now */
   const int rc = pthread_rwlock_tryrdlock(&waited);
-  printf("%s: second read lock while a writer waits: %s, writer done: %s\n", what, name(rc),
+  printf("%s: second read lock while a writer waits: %s, writer done: %s\n", what, errno_name(rc),
          writer_done ? "yes" : "no");
   if (rc == 0) pthread_rwlock_unlock(&waited);
   pthread_rwlock_unlock(&waited);
@@ -177,49 +158,52 @@ int main(void) {
 
   pthread_t t;
   hold(0, &t);
-  printf("trywrlock while read-held: %s\n", name(pthread_rwlock_trywrlock(&held)));
+  printf("trywrlock while read-held: %s\n", errno_name(pthread_rwlock_trywrlock(&held)));
   const int rd = pthread_rwlock_tryrdlock(&held);
-  printf("tryrdlock while read-held: %s\n", name(rd));
+  printf("tryrdlock while read-held: %s\n", errno_name(rd));
   if (rd == 0) pthread_rwlock_unlock(&held);
   pthread_t tick;
   ticks = 0;
   pthread_create(&tick, NULL, ticker_until_released, NULL);
   struct timespec soon = in_ms(CLOCK_REALTIME, 100);
-  printf("timedwrlock while read-held: %s\n", name(pthread_rwlock_timedwrlock(&held, &soon)));
+  printf("timedwrlock while read-held: %s\n", errno_name(pthread_rwlock_timedwrlock(&held, &soon)));
   printf("another thread progressed meanwhile: %s\n", ticks >= 10 ? "yes" : "no");
   struct timespec soon_mono = in_ms(CLOCK_MONOTONIC, 20);
   printf("clockwrlock while read-held: %s\n",
-         name(pthread_rwlock_clockwrlock(&held, CLOCK_MONOTONIC, &soon_mono)));
+         errno_name(pthread_rwlock_clockwrlock(&held, CLOCK_MONOTONIC, &soon_mono)));
   let_go(t);
   pthread_join(tick, NULL);
 
   hold(1, &t);
-  printf("tryrdlock while write-held: %s\n", name(pthread_rwlock_tryrdlock(&held)));
-  printf("trywrlock while write-held: %s\n", name(pthread_rwlock_trywrlock(&held)));
+  printf("tryrdlock while write-held: %s\n", errno_name(pthread_rwlock_tryrdlock(&held)));
+  printf("trywrlock while write-held: %s\n", errno_name(pthread_rwlock_trywrlock(&held)));
   soon = in_ms(CLOCK_REALTIME, 20);
-  printf("timedrdlock while write-held: %s\n", name(pthread_rwlock_timedrdlock(&held, &soon)));
+  printf("timedrdlock while write-held: %s\n",
+         errno_name(pthread_rwlock_timedrdlock(&held, &soon)));
   soon_mono = in_ms(CLOCK_MONOTONIC, 20);
   printf("clockrdlock while write-held: %s\n",
-         name(pthread_rwlock_clockrdlock(&held, CLOCK_MONOTONIC, &soon_mono)));
+         errno_name(pthread_rwlock_clockrdlock(&held, CLOCK_MONOTONIC, &soon_mono)));
   let_go(t);
-  printf("rdlock once released: %s\n", name(pthread_rwlock_rdlock(&held)));
-  printf("unlock: %s\n", name(pthread_rwlock_unlock(&held)));
+  printf("rdlock once released: %s\n", errno_name(pthread_rwlock_rdlock(&held)));
+  printf("unlock: %s\n", errno_name(pthread_rwlock_unlock(&held)));
 
-  printf("wrlock: %s\n", name(pthread_rwlock_wrlock(&held)));
-  printf("wrlock again by the writer: %s\n", name(pthread_rwlock_wrlock(&held)));
-  printf("rdlock by the writer: %s\n", name(pthread_rwlock_rdlock(&held)));
-  printf("trywrlock by the writer: %s\n", name(pthread_rwlock_trywrlock(&held)));
+  printf("wrlock: %s\n", errno_name(pthread_rwlock_wrlock(&held)));
+  printf("wrlock again by the writer: %s\n", errno_name(pthread_rwlock_wrlock(&held)));
+  printf("rdlock by the writer: %s\n", errno_name(pthread_rwlock_rdlock(&held)));
+  printf("trywrlock by the writer: %s\n", errno_name(pthread_rwlock_trywrlock(&held)));
   struct timespec bad = {0, 2000000000L};
   printf("timedwrlock with a bad time by the writer: %s\n",
-         name(pthread_rwlock_timedwrlock(&held, &bad)));
-  printf("unlock: %s\n", name(pthread_rwlock_unlock(&held)));
-  printf("timedrdlock with a bad time, free: %s\n", name(pthread_rwlock_timedrdlock(&held, &bad)));
+         errno_name(pthread_rwlock_timedwrlock(&held, &bad)));
+  printf("unlock: %s\n", errno_name(pthread_rwlock_unlock(&held)));
+  printf("timedrdlock with a bad time, free: %s\n",
+         errno_name(pthread_rwlock_timedrdlock(&held, &bad)));
   struct timespec past = {1, 0};
   printf("clockrdlock with CLOCK_PROCESS_CPUTIME_ID: %s\n",
-         name(pthread_rwlock_clockrdlock(&held, CLOCK_PROCESS_CPUTIME_ID, &past)));
-  printf("timedwrlock in the past, free: %s\n", name(pthread_rwlock_timedwrlock(&held, &past)));
-  printf("unlock: %s\n", name(pthread_rwlock_unlock(&held)));
-  printf("destroy: %s\n", name(pthread_rwlock_destroy(&held)));
+         errno_name(pthread_rwlock_clockrdlock(&held, CLOCK_PROCESS_CPUTIME_ID, &past)));
+  printf("timedwrlock in the past, free: %s\n",
+         errno_name(pthread_rwlock_timedwrlock(&held, &past)));
+  printf("unlock: %s\n", errno_name(pthread_rwlock_unlock(&held)));
+  printf("destroy: %s\n", errno_name(pthread_rwlock_destroy(&held)));
 
   read_while_writer_waits(PTHREAD_RWLOCK_PREFER_READER_NP, "default kind");
   read_while_writer_waits(PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP, "writer-preferring kind");

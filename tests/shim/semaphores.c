@@ -19,28 +19,11 @@
 
 enum { kGated = 20, kGate = 3 };
 
-static const char* name(int e) {
-  switch (e) {
-    case EAGAIN:
-      return "EAGAIN";
-    case ETIMEDOUT:
-      return "ETIMEDOUT";
-    case EINVAL:
-      return "EINVAL";
-    case EOVERFLOW:
-      return "EOVERFLOW";
-    case EINTR:
-      return "EINTR";
-    default:
-      return strerror(e);
-  }
-}
-
 /* "0", or "-1 NAME" from errno. */
 static const char* result(int rc) {
   static char buf[64];
   if (rc == 0) return "0";
-  snprintf(buf, sizeof buf, "%d %s", rc, name(errno));
+  snprintf(buf, sizeof buf, "%d %s", rc, errno_name(errno));
   return buf;
 }
 

@@ -14,10 +14,10 @@
 
 #include "report_threads.h"
 
+#include "program_support.h"
+
 static volatile sig_atomic_t alarms;
 static volatile sig_atomic_t usr1s;
-static volatile int ticks;
-static volatile int stop_ticking;
 
 static void on_alarm(int sig) {
   (void)sig;
@@ -38,22 +38,16 @@ static void block_alarm(void) {
   pthread_sigmask(SIG_BLOCK, &alarm_only, NULL);
 }
 
-static void* ticker(void* arg) {
-  (void)arg;
+/* The shared ticker, with SIGALRM blocked: the alarms are for the main thread. */
+static void* ticker_without_alarms(void* arg) {
   block_alarm();
-  while (!stop_ticking) {
-    usleep(5 * 1000);
-    ++ticks;
-  }
-  return NULL;
+  return ticker(arg);
 }
 
 static void alarm_in(long ms) {
   struct itimerval t = {{0, 0}, {ms / 1000, (ms % 1000) * 1000}};
   setitimer(ITIMER_REAL, &t, NULL);
 }
-
-static const char* name_of(int e) { return e == EINTR ? "EINTR" : e == 0 ? "0" : strerror(e); }
 
 static void install(int flags) {
   struct sigaction a;
@@ -90,7 +84,7 @@ static void* sleeper(void* arg) {
 
 int main(void) {
   pthread_t tick;
-  pthread_create(&tick, NULL, ticker, NULL);
+  pthread_create(&tick, NULL, ticker_without_alarms, NULL);
   report_threads();
 
   /* Without SA_RESTART: sleep(3) is cut short after 300 ms, with 2 whole seconds left. */
@@ -98,7 +92,7 @@ int main(void) {
   alarm_in(300);
   errno = 0;
   unsigned left = sleep(3);
-  printf("sleep(3) interrupted: left %u, errno %s, alarms %d\n", left, name_of(errno), alarms);
+  printf("sleep(3) interrupted: left %u, errno %s, alarms %d\n", left, errno_name(errno), alarms);
 
   /* With SA_RESTART a sleep still ends early (signal(7)): nanosleep gives EINTR and what is left.
    */
@@ -109,16 +103,16 @@ int main(void) {
   int rc = nanosleep(&req, &rem);
   long rem_ms = rem.tv_sec * 1000 + rem.tv_nsec / 1000000;
   printf("nanosleep(1 s): %d, errno %s, rem within 650..850 ms: %s, alarms %d\n", rc,
-         name_of(errno), rem_ms >= 650 && rem_ms <= 850 ? "yes" : "no", alarms);
+         errno_name(errno), rem_ms >= 650 && rem_ms <= 850 ? "yes" : "no", alarms);
 
   /* usleep and clock_nanosleep (which returns the error). */
   alarm_in(100);
   errno = 0;
   rc = usleep(1000 * 1000);
-  printf("usleep(1 s): %d, errno %s, alarms %d\n", rc, name_of(errno), alarms);
+  printf("usleep(1 s): %d, errno %s, alarms %d\n", rc, errno_name(errno), alarms);
   alarm_in(100);
   rc = clock_nanosleep(CLOCK_MONOTONIC, 0, &req, &rem);
-  printf("clock_nanosleep(1 s): returns %s, alarms %d\n", name_of(rc), alarms);
+  printf("clock_nanosleep(1 s): returns %s, alarms %d\n", errno_name(rc), alarms);
 
   /* sem_wait: EINTR without SA_RESTART; with it the wait goes on until a post. */
   install(0);
@@ -126,14 +120,14 @@ int main(void) {
   alarm_in(100);
   errno = 0;
   rc = sem_wait(&gate);
-  printf("sem_wait: %d, errno %s, alarms %d\n", rc, name_of(errno), alarms);
+  printf("sem_wait: %d, errno %s, alarms %d\n", rc, errno_name(errno), alarms);
   install(SA_RESTART);
   pthread_t poster;
   pthread_create(&poster, NULL, post_later, NULL);
   alarm_in(100);
   errno = 0;
   rc = sem_wait(&gate);
-  printf("sem_wait under SA_RESTART: %d, errno %s, alarms %d\n", rc, name_of(errno), alarms);
+  printf("sem_wait under SA_RESTART: %d, errno %s, alarms %d\n", rc, errno_name(errno), alarms);
   pthread_join(poster, NULL);
   sem_destroy(&gate);
 
@@ -147,7 +141,7 @@ int main(void) {
   } while ((until.tv_sec - now.tv_sec) * 1000 + (until.tv_nsec - now.tv_nsec) / 1000000 < 150);
   errno = 0;
   rc = usleep(100 * 1000);
-  printf("usleep after the alarm was handled: %d, errno %s, alarms %d\n", rc, name_of(errno),
+  printf("usleep after the alarm was handled: %d, errno %s, alarms %d\n", rc, errno_name(errno),
          alarms);
 
   /* pthread_kill interrupts the target thread's sleep, not the main thread's. */
@@ -163,7 +157,7 @@ int main(void) {
   pthread_kill(s, SIGUSR1);
   pthread_join(s, NULL);
   printf("pthread_kill: the sleeping thread's nanosleep returned %d, errno %s, usr1 handled %d\n",
-         sleeper_result, name_of(sleeper_errno), usr1s);
+         sleeper_result, errno_name(sleeper_errno), usr1s);
 
   /* sigaction reports what the program installed. */
   struct sigaction seen;

@@ -13,22 +13,13 @@
 
 #include "report_threads.h"
 
+#include "program_support.h"
+
 enum { kThreads = 4, kIncrements = 10000 };
 
 static pthread_spinlock_t lock;
 static long counter;
 static int inside, overlaps;
-
-static const char* name(int rc) {
-  switch (rc) {
-    case 0:
-      return "0";
-    case EBUSY:
-      return "EBUSY";
-    default:
-      return strerror(rc);
-  }
-}
 
 static void* worker(void* arg) {
   const int id = (int)(long)arg;
@@ -49,10 +40,10 @@ static void* worker(void* arg) {
 }
 
 int main(void) {
-  printf("init: %s\n", name(pthread_spin_init(&lock, PTHREAD_PROCESS_PRIVATE)));
-  printf("trylock: %s\n", name(pthread_spin_trylock(&lock)));
-  printf("trylock while held: %s\n", name(pthread_spin_trylock(&lock)));
-  printf("unlock: %s\n", name(pthread_spin_unlock(&lock)));
+  printf("init: %s\n", errno_name(pthread_spin_init(&lock, PTHREAD_PROCESS_PRIVATE)));
+  printf("trylock: %s\n", errno_name(pthread_spin_trylock(&lock)));
+  printf("trylock while held: %s\n", errno_name(pthread_spin_trylock(&lock)));
+  printf("unlock: %s\n", errno_name(pthread_spin_unlock(&lock)));
 
   pthread_t threads[kThreads];
   for (int i = 0; i < kThreads; ++i) pthread_create(&threads[i], NULL, worker, (void*)(long)i);
@@ -60,6 +51,6 @@ int main(void) {
   for (int i = 0; i < kThreads; ++i) pthread_join(threads[i], NULL);
   printf("counter: %ld (expected %d)\n", counter, kThreads * kIncrements);
   printf("two threads inside at once: %s\n", overlaps ? "yes" : "no");
-  printf("destroy: %s\n", name(pthread_spin_destroy(&lock)));
+  printf("destroy: %s\n", errno_name(pthread_spin_destroy(&lock)));
   return counter == kThreads * kIncrements && overlaps == 0 ? 0 : 1;
 }

@@ -13,6 +13,8 @@
 
 #include "report_threads.h"
 
+#include "program_support.h"
+
 static volatile int reached_after_sleep;
 static volatile int disabled_steps;
 
@@ -46,10 +48,6 @@ static void* named(void* arg) {
   return NULL;
 }
 
-static const char* err(int e) {
-  return e == 0 ? "0" : e == ERANGE ? "ERANGE" : e == ESRCH ? "ESRCH" : strerror(e);
-}
-
 int main(void) {
   pthread_t n, s, h;
   pthread_create(&n, NULL, named, NULL);
@@ -60,39 +58,40 @@ int main(void) {
 
   char name[16];
   int rc = pthread_getname_np(n, name, sizeof name);
-  printf("name set by the thread itself: %s (%s)\n", name, err(rc));
+  printf("name set by the thread itself: %s (%s)\n", name, errno_name(rc));
   rc = pthread_setname_np(n, "a-name-longer-than-15");
-  printf("too long a name: %s\n", err(rc));
+  printf("too long a name: %s\n", errno_name(rc));
   rc = pthread_getname_np(n, name, 4);
-  printf("too small a buffer: %s\n", err(rc));
+  printf("too small a buffer: %s\n", errno_name(rc));
 
   rc = pthread_cancel(s);
   void* result;
   pthread_join(s, &result);
-  printf("cancel a sleeping thread: %s, joined with %s, ran past its sleep: %s\n", err(rc),
+  printf("cancel a sleeping thread: %s, joined with %s, ran past its sleep: %s\n", errno_name(rc),
          result == PTHREAD_CANCELED ? "PTHREAD_CANCELED" : "something else",
          reached_after_sleep ? "yes" : "no");
 
   rc = pthread_cancel(h);
   pthread_join(h, &result);
-  printf("cancel while disabled: %s, steps done while disabled %d, joined with %s\n", err(rc),
-         disabled_steps, result == PTHREAD_CANCELED ? "PTHREAD_CANCELED" : "something else");
+  printf("cancel while disabled: %s, steps done while disabled %d, joined with %s\n",
+         errno_name(rc), disabled_steps,
+         result == PTHREAD_CANCELED ? "PTHREAD_CANCELED" : "something else");
 
   int policy;
   struct sched_param param;
   rc = pthread_getschedparam(n, &policy, &param);
-  printf("scheduling of a thread: %s, policy %s\n", err(rc),
+  printf("scheduling of a thread: %s, policy %s\n", errno_name(rc),
          policy == SCHED_OTHER ? "SCHED_OTHER" : "other");
   clockid_t clock;
   rc = pthread_getcpuclockid(n, &clock);
   struct timespec used;
-  printf("its CPU-time clock: %s, readable: %s\n", err(rc),
+  printf("its CPU-time clock: %s, readable: %s\n", errno_name(rc),
          clock_gettime(clock, &used) == 0 ? "yes" : "no");
   release_named = 1;
   usleep(50 * 1000);
   rc = pthread_getschedparam(n, &policy, &param);
-  printf("scheduling of a thread that ended: %s\n", err(rc));
-  printf("cancel a thread that ended: %s\n", err(pthread_cancel(n)));
+  printf("scheduling of a thread that ended: %s\n", errno_name(rc));
+  printf("cancel a thread that ended: %s\n", errno_name(pthread_cancel(n)));
   pthread_join(n, NULL);
   return 0;
 }

@@ -14,14 +14,9 @@
 
 #include "report_threads.h"
 
-static volatile int stop_ticking;
-static volatile sig_atomic_t alarms;
+#include "program_support.h"
 
-static void* ticker(void* arg) {
-  (void)arg;
-  for (int i = 0; i < 2000 && !stop_ticking; ++i) usleep(5 * 1000);
-  return NULL;
-}
+static volatile sig_atomic_t alarms;
 
 static void on_alarm(int signal) {
   (void)signal;
@@ -43,8 +38,6 @@ static void alarm_in_50ms(void) {
   setitimer(ITIMER_REAL, &in, NULL);
 }
 
-static const char* error_name(int error) { return error == EINTR ? "EINTR" : strerror(error); }
-
 static void round_with(int flags, const char* name) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
@@ -58,7 +51,7 @@ static void round_with(int flags, const char* name) {
   int status = 0;
   pid_t got = waitpid(child, &status, 0);
   if (got == -1) {
-    printf("%s: waitpid -1 %s\n", name, error_name(errno));
+    printf("%s: waitpid -1 %s\n", name, errno_name(errno));
     got = waitpid(child, &status, 0);
   }
   printf("%s: waitpid gave the child: %s, exit code %d\n", name, got == child ? "yes" : "no",
@@ -69,7 +62,7 @@ static void round_with(int flags, const char* name) {
   siginfo_t info;
   memset(&info, 0, sizeof info);
   if (waitid(P_ALL, 0, &info, WEXITED) == -1) {
-    printf("%s: waitid -1 %s\n", name, error_name(errno));
+    printf("%s: waitid -1 %s\n", name, errno_name(errno));
     waitid(P_ALL, 0, &info, WEXITED);
   }
   printf("%s: waitid gave the child: %s, exit code %d\n", name, info.si_pid == child ? "yes" : "no",
